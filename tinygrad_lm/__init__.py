@@ -1,0 +1,26 @@
+"""tinygrad_lm: the machinery behind language models, built from first principles.
+
+    import tinygrad_lm as tg
+    x = tg.tensor([[1.0, 2.0]], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad  # array([[2., 4.]], dtype=float32)
+
+The package is a ladder (see README): ``engine`` (Tensor, Function, the graph walk), ``ops``
+(primitives with hand-derived backward), and ``testing`` (gradcheck, Hypothesis strategies,
+the op registry) that proves every op. Importing the package attaches the ops to Tensor.
+"""
+
+from . import ops
+from .engine import (
+    BackwardError, DTypeError, Function, GraphError, ShapeError, Tensor, arange, detect_anomaly,
+    enable_grad, is_grad_enabled, no_grad, ones, randn, tensor, zeros,
+)
+from .ops import *  # noqa: F401,F403 - the primitives as functions: tg.exp(x), tg.matmul(a, b)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackwardError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor", "arange",
+    "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad", "ones", "ops", "randn",
+    "tensor", "zeros", *ops.__all__,
+]

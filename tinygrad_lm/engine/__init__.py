@@ -1,0 +1,21 @@
+"""The autograd engine: Tensor, Function, Context, the graph walk and its switches.
+
+The engine knows nothing about particular ops; ``tinygrad_lm.ops`` defines them on top of
+``Function`` and attaches them to ``Tensor``. ``scalar.py`` is the micrograd-sized scalar
+engine used as chapter 1 of the book and as a test oracle.
+
+The engine is first-order: backward computes gradients, not gradients of gradients.
+"""
+
+from .device import array_module, device_of
+from .dtypes import default_float
+from .errors import BackwardError, DTypeError, GraphError, ShapeError
+from .function import Context, Function
+from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .tensor import Tensor, arange, ones, randn, tensor, zeros
+
+__all__ = [
+    "BackwardError", "Context", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor",
+    "arange", "array_module", "default_float", "detect_anomaly", "device_of", "enable_grad",
+    "is_grad_enabled", "no_grad", "ones", "randn", "tensor", "zeros",
+]

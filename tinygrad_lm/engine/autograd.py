@@ -1,0 +1,106 @@
+"""Reverse-mode differentiation: walk the graph from a result back to its leaves.
+
+``backward(root, grad)`` visits every op that led to ``root`` in reverse topological order,
+so each op runs its backward exactly once, after all the gradient flowing into its output
+has been summed. The order is computed with an explicit stack, never recursion, so a chain
+of 100,000 ops backpropagates in time linear in its length.
+
+The engine, not the op, does the bookkeeping every op would otherwise repeat:
+
+1. **Un-broadcasting.** If ``a`` of shape (3, 1) was broadcast against (3, 4), the op's
+   backward may return a (3, 4) gradient; ``unbroadcast`` sums it back to (3, 1):
+   leading axes the input lacked are summed away, then axes where the input had size 1.
+2. **The contract check.** After un-broadcasting, each gradient must have exactly its
+   input's shape and dtype, or ``BackwardError`` names the op that broke it.
+3. **Accumulation.** A tensor used twice receives the sum of both gradients; a leaf adds into
+   ``.grad`` (so gradients also accumulate across ``backward`` calls until ``zero_grad``).
+4. **Freeing.** After an op's backward runs, its saved arrays are released unless
+   ``retain_graph=True``; a second backward through it then raises ``GraphError``.
+
+Left out: gradients of gradients (first-order only), hooks, non-leaf ``.grad``.
+"""
+
+from .errors import BackwardError, GraphError
+from .function import check_finite
+from .grad_mode import is_anomaly_enabled, no_grad
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` (the shape an input was broadcast to) back down to ``shape``."""
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        return grad  # cannot be a broadcast; the shape check reports it
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))  # drop leading axes the input never had
+    ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if ones:
+        grad = grad.sum(axis=ones, keepdims=True)  # size-1 axes that were stretched
+    return grad
+
+
+def topological_order(root):
+    """Tensors that ``root`` depends on (through requires-grad paths), inputs before outputs."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        ctx = tensor._ctx
+        if ctx is not None:
+            for parent in ctx.inputs:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def backward(root, grad, retain_graph=False):
+    """Accumulate d(root)/d(leaf) · ``grad`` into the ``.grad`` of every leaf under ``root``."""
+    order = topological_order(root)
+    pending = {id(root): grad}  # gradient flowing into each tensor's output, summed so far
+    with no_grad():
+        for tensor in reversed(order):
+            grad_out = pending.pop(id(tensor), None)
+            if grad_out is None:
+                continue
+            ctx = tensor._ctx
+            if ctx is None:  # a leaf: keep its own copy (grads may be shared views)
+                tensor.grad = grad_out.copy() if tensor.grad is None else tensor.grad + grad_out
+                continue
+            _run_op_backward(ctx, grad_out, pending)
+            if not retain_graph:
+                ctx.release()
+
+
+def _run_op_backward(ctx, grad_out, pending):
+    name = ctx.function.__name__
+    if ctx.released:
+        raise GraphError(
+            f"{name}: this part of the graph was already backpropagated and its saved buffers "
+            f"freed; pass retain_graph=True to the first backward() to go through it again"
+        )
+    grads = ctx.function.backward(ctx, grad_out)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(ctx.inputs):
+        raise BackwardError(f"{name}.backward returned {len(grads)} gradients for {len(ctx.inputs)} inputs")
+    for index, (parent, grad) in enumerate(zip(ctx.inputs, grads)):
+        if grad is None or not ctx.needs_input_grad[index]:
+            continue
+        grad = unbroadcast(grad, parent.shape)
+        if grad.shape != parent.shape or grad.dtype != parent.dtype:
+            raise BackwardError(
+                f"{name}.backward: gradient for input {index} has shape {grad.shape} and dtype "
+                f"{grad.dtype}, but the input has shape {parent.shape} and dtype {parent.dtype}"
+            )
+        if is_anomaly_enabled():
+            check_finite(grad, f"{name}.backward (gradient for input {index})")
+        key = id(parent)
+        pending[key] = grad if key not in pending else pending[key] + grad

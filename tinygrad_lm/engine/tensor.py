@@ -1,0 +1,191 @@
+"""``Tensor``: an array plus what autograd needs to know about it.
+
+A Tensor wraps a NumPy (or CuPy) array ``data``. If it ``requires_grad``, ops applied to it
+record a graph, and ``backward()`` fills ``.grad`` (a plain array of the same shape and dtype)
+on every leaf that requires grad. A Tensor made by an op remembers its ``Context``; a Tensor
+made by the user is a leaf.
+
+This file holds the class and its non-op methods (construction, conversion, backward).
+Arithmetic, reductions, reshaping and indexing live in ``tinygrad_lm/ops/``, which attaches
+them to Tensor as methods and operators; the engine itself never imports the ops.
+
+Left out: in-place ops on tensors that are part of a graph (optimizers update ``.data``
+directly, under ``no_grad``), sparse tensors, named dimensions.
+"""
+
+import numpy as np
+
+from . import autograd
+from .device import array_module, device_of
+from .dtypes import default_float, is_floating, resolve_dtype
+from .errors import DTypeError, GraphError
+
+
+def _to_array(data, dtype):
+    """Make an ndarray from user data, choosing the dtype by the module's rules."""
+    if isinstance(data, Tensor):
+        data = data.data
+    xp = array_module(data)
+    if dtype is not None:
+        return xp.asarray(data, dtype=resolve_dtype(dtype, "tensor"))
+    array = xp.asarray(data)
+    if array.dtype.kind == "f" and not hasattr(data, "dtype"):
+        array = array.astype(default_float())  # Python floats -> float32
+    resolve_dtype(array.dtype, "tensor")
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it and backpropagate.
+
+    Attributes:
+        data: the array (NumPy or CuPy).
+        grad: the accumulated gradient, an array like ``data``, or ``None``.
+        requires_grad: whether ops on this tensor are recorded for backward.
+    """
+
+    __array_ufunc__ = None  # make ``ndarray + Tensor`` defer to ``Tensor.__radd__``
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self._ctx = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, array, ctx):
+        """Wrap an op's output; ``ctx`` is its Context when it must join the graph."""
+        tensor = cls.__new__(cls)
+        tensor.data, tensor.grad, tensor._ctx = array, None, ctx
+        tensor.requires_grad = ctx is not None
+        return tensor
+
+    def requires_grad_(self, flag=True):
+        """Mark a leaf as needing a gradient. Only floating tensors can."""
+        if flag and not is_floating(self.data.dtype):
+            raise DTypeError(
+                f"requires_grad: a {self.data.dtype} tensor of shape {self.shape} cannot require grad; "
+                f"only float16/float32/float64 tensors are differentiable (cast with .astype('float32'))"
+            )
+        self.requires_grad = bool(flag)
+        return self
+
+    # --- what the array looks like -------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.numpy(), precision=4, separator=", ", threshold=20)
+        return f"Tensor({body}, dtype={self.dtype}{grad})"
+
+    # --- leaving the engine ----------------------------------------------------------------
+    def numpy(self):
+        """The data as a NumPy array (copied off the GPU if needed). Shares memory on the CPU."""
+        return self.data if device_of(self.data) == "cpu" else self.data.get()
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item: tensor of shape {self.shape} has {self.size} elements, not 1")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self):
+        """The same data, cut from the graph (shares memory, never requires grad)."""
+        return Tensor._from_op(self.data, None)
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
+            )
+        return bool(self.data)
+
+    # --- backpropagation -------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        ``grad`` is the upstream gradient (same shape as ``self``); it may be omitted only for a
+        one-element tensor, where it defaults to 1. Saved buffers are freed afterwards unless
+        ``retain_graph=True``.
+        """
+        if not self.requires_grad:
+            raise GraphError(
+                f"backward: this tensor (shape {self.shape}) does not require grad; "
+                f"create a leaf with requires_grad=True and compute from it outside no_grad()"
+            )
+        xp = array_module(self.data)
+        if grad is None:
+            if self.size != 1:
+                raise GraphError(
+                    f"backward: the tensor has shape {self.shape}, not a single value; "
+                    f"pass grad= an array of shape {self.shape} (or reduce it first, e.g. .sum())"
+                )
+            grad = xp.ones(self.shape, dtype=self.dtype)
+        else:
+            grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise GraphError(f"backward: grad has shape {grad.shape}, but the tensor has shape {self.shape}")
+        autograd.backward(self, grad, retain_graph=retain_graph)
+
+    def zero_grad(self):
+        self.grad = None
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Make a leaf Tensor: ``tensor([[1., 2.]], requires_grad=True)``.
+
+    Python floats become float32 (the default), ints int64, bools bool; a NumPy array keeps
+    its dtype unless ``dtype`` is given.
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(shape, dtype=None, requires_grad=False):
+    return Tensor(np.zeros(shape, dtype=resolve_dtype(dtype or default_float(), "zeros")), requires_grad)
+
+
+def ones(shape, dtype=None, requires_grad=False):
+    return Tensor(np.ones(shape, dtype=resolve_dtype(dtype or default_float(), "ones")), requires_grad)
+
+
+def randn(*shape, rng=None, dtype=None, requires_grad=False):
+    """Standard-normal samples from ``rng`` (a ``numpy.random.Generator``; seed 0 if omitted)."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    dtype = resolve_dtype(dtype or default_float(), "randn")
+    return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad)
+
+
+def arange(*args, dtype="int64"):
+    return Tensor(np.arange(*args, dtype=resolve_dtype(dtype, "arange")))

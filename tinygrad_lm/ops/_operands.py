@@ -1,0 +1,74 @@
+"""Turning user arguments into Tensors the ops can trust, with errors that name the op.
+
+Every public op wrapper passes its arguments through here before ``Function.apply``, so a bad
+shape, axis or dtype is reported at the user's call site in the op's own words, never as a
+NumPy traceback from inside a forward.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..engine import Tensor, array_module, default_float
+from ..engine.dtypes import common_dtype
+from ..engine.errors import ShapeError
+
+
+def as_tensor(value, like=None):
+    """A Tensor for ``value``; a Python number takes ``like``'s dtype (a "weak" scalar)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Number) and like is not None:
+        xp = array_module(like.data)
+        dtype = like.dtype if like.dtype.kind == "f" else None  # ints/bools: NumPy's rules
+        return Tensor(xp.asarray(value, dtype=dtype))
+    return Tensor(value)
+
+
+def broadcast_shape(op, *shapes):
+    """NumPy's broadcast result shape, or a ShapeError naming the op and every shape."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        raise ShapeError(
+            f"{op}: shapes {listed} are not broadcastable (trailing dimensions must be equal or 1)"
+        ) from None
+
+
+def operands(op, *values, broadcast=True):
+    """Tensors for an op, with one common dtype; broadcast-checked unless ``broadcast=False``.
+
+    Integer/bool tensors meeting a floating one are cast to it (they never need grad); two
+    different floating dtypes raise (see ``engine/dtypes.py``).
+    """
+    like = next((v for v in values if isinstance(v, Tensor)), None)
+    if like is not None and like.dtype.kind != "f":
+        # a float Python scalar meeting an integer tensor promotes to the default float
+        if any(isinstance(v, float) for v in values):
+            like = Tensor(like.data.astype(default_float()))
+    tensors = [as_tensor(v, like) for v in values]
+    if broadcast:
+        broadcast_shape(op, *(t.shape for t in tensors))
+    dtype = common_dtype(op, [t.dtype for t in tensors])
+    return [t if t.dtype == dtype else t.astype(dtype) for t in tensors]
+
+
+def normalize_axes(op, axis, ndim):
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    result = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        result.append(a % ndim)
+    if len(set(result)) != len(result):
+        raise ShapeError(f"{op}: axis {axis} repeats an axis")
+    return tuple(sorted(result))
+
+
+def require_float(tensor):
+    """Differentiable math (exp, log, ...) needs a floating tensor; cast ints to the default."""
+    return tensor if tensor.dtype.kind == "f" else tensor.astype(default_float())
