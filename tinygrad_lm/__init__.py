@@ -12,15 +12,29 @@ the op registry) that proves every op. Importing the package attaches the ops to
 
 from . import ops
 from .engine import (
-    BackwardError, DTypeError, Function, GraphError, ShapeError, Tensor, arange, detect_anomaly,
-    enable_grad, is_grad_enabled, no_grad, ones, randn, tensor, zeros,
+    BackwardError,
+    DTypeError,
+    Function,
+    GraphError,
+    ShapeError,
+    Tensor,
+    arange,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    ones,
+    randn,
+    tensor,
+    zeros,
 )
-from .ops import *  # noqa: F401,F403 - the primitives as functions: tg.exp(x), tg.matmul(a, b)
+from .ops import *
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackwardError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor", "arange",
     "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad", "ones", "ops", "randn",
-    "tensor", "zeros", *ops.__all__,
+    "tensor", "zeros",
 ]
+__all__ += ops.__all__

@@ -70,7 +70,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **attrs):
         """Run the op on Tensors and return a Tensor linked into the graph when needed."""
-        from .tensor import Tensor  # tensor.py imports this module; avoid the import cycle.
+        from .tensor import (
+            Tensor,  # tensor.py imports this module; avoid the import cycle.
+        )
 
         _check_same_device(cls, inputs)
         ctx = Context(cls, inputs)

@@ -13,13 +13,39 @@ Importing this package attaches them to ``Tensor`` (``tensor_methods.py``).
 
 from . import tensor_methods
 from .elementwise import (
-    abs, add, astype, clip, div, erf, exp, log, maximum, minimum, mul, neg, pow, relu, sigmoid,
-    sqrt, sub, tanh, where,
+    abs,
+    add,
+    astype,
+    clip,
+    div,
+    erf,
+    exp,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sqrt,
+    sub,
+    tanh,
+    where,
 )
 from .indexing import embedding, getitem, masked_fill, split
 from .matmul import matmul
 from .movement import (
-    broadcast_to, concatenate, expand, pad, permute, reshape, squeeze, stack, swapaxes, transpose,
+    broadcast_to,
+    concatenate,
+    expand,
+    pad,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
     unsqueeze,
 )
 from .reduce import argmax, argmin, logsumexp, max, mean, min, sum, var

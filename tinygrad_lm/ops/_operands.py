@@ -43,10 +43,8 @@ def operands(op, *values, broadcast=True):
     different floating dtypes raise (see ``engine/dtypes.py``).
     """
     like = next((v for v in values if isinstance(v, Tensor)), None)
-    if like is not None and like.dtype.kind != "f":
-        # a float Python scalar meeting an integer tensor promotes to the default float
-        if any(isinstance(v, float) for v in values):
-            like = Tensor(like.data.astype(default_float()))
+    if like is not None and like.dtype.kind != "f" and any(isinstance(v, float) for v in values):
+        like = Tensor(like.data.astype(default_float()))  # int tensor * 0.5 -> default float
     tensors = [as_tensor(v, like) for v in values]
     if broadcast:
         broadcast_shape(op, *(t.shape for t in tensors))

@@ -318,7 +318,7 @@ def div(a, b):
     return Div.apply(*operands("div", *_as_float_pair(a, b)))
 
 
-def pow(a, b):  # noqa: A001 - the op's name; Tensor.__pow__ routes here
+def pow(a, b):
     return Pow.apply(*operands("pow", a, b))
 
 
@@ -352,7 +352,7 @@ sigmoid = _unary(Sigmoid, "sigmoid")
 erf = _unary(Erf, "erf")
 
 
-def abs(x):  # noqa: A001 - the op's name; Tensor.__abs__ routes here
+def abs(x):
     return Abs.apply(*operands("abs", x))
 
 

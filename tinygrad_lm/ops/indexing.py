@@ -10,6 +10,7 @@ assignment does; for integer-array indices the same element may be picked severa
 with a scatter-add backward into (V, D) that is deterministic as well.
 """
 
+import itertools
 import numbers
 
 import numpy as np
@@ -118,7 +119,7 @@ def split(x, sections, axis=0):
         if any(b < 0 or b > n for b in bounds) or bounds != sorted(bounds):
             raise ShapeError(f"split: indices {list(sections)} must be increasing and within 0..{n}")
     lead = (slice(None),) * axis
-    return [getitem(x, lead + (slice(start, stop),)) for start, stop in zip(bounds[:-1], bounds[1:])]
+    return [getitem(x, lead + (slice(start, stop),)) for start, stop in itertools.pairwise(bounds)]
 
 
 def embedding(weight, ids):

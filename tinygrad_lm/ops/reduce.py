@@ -152,10 +152,10 @@ def _reduction(function, name, needs_float=False):
     return op
 
 
-sum = _reduction(Sum, "sum")  # noqa: A001 - the op's name
+sum = _reduction(Sum, "sum")
 mean = _reduction(Mean, "mean", needs_float=True)
-max = _reduction(Max, "max")  # noqa: A001
-min = _reduction(Min, "min")  # noqa: A001
+max = _reduction(Max, "max")
+min = _reduction(Min, "min")
 logsumexp = _reduction(LogSumExp, "logsumexp", needs_float=True)
 
 

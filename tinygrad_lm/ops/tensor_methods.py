@@ -11,8 +11,8 @@ Comparisons (``< <= > >= == !=``) return boolean tensors that never require grad
 from ..engine import Tensor, array_module
 from . import elementwise as ew
 from . import indexing, movement, reduce
-from .matmul import matmul
 from ._operands import operands
+from .matmul import matmul
 
 
 def _reflected(op):
