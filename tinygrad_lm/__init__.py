@@ -28,7 +28,7 @@ from .engine import (
     tensor,
     zeros,
 )
-from .ops import *
+from .ops import *  # noqa: F403 - the primitives as functions: tg.exp(x), tg.matmul(a, b)
 
 __version__ = "0.1.0"
 

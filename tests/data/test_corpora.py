@@ -289,4 +289,4 @@ def test_real_shakespeare_fetch(tmp_path, monkeypatch):
     titles = ["HAMLET, PRINCE OF DENMARK", "OTHELLO", "KING LEAR", "ROMEO AND JULIET", "MACBETH",
               "JULIUS CAESAR"]  # fmt: skip
     positions = [text.find(title) for title in titles]
-    assert 0 < positions[0] and positions == sorted(positions)
+    assert positions[0] > 0 and positions == sorted(positions)
