@@ -20,6 +20,7 @@ The engine, not the op, does the bookkeeping every op would otherwise repeat:
 Left out: gradients of gradients (first-order only), hooks, non-leaf ``.grad``.
 """
 
+from .device import array_module
 from .errors import BackwardError, GraphError
 from .function import check_finite
 from .grad_mode import is_anomaly_enabled, no_grad
@@ -72,7 +73,8 @@ def backward(root, grad, retain_graph=False):
                 continue
             ctx = tensor._ctx
             if ctx is None:  # a leaf: keep its own copy (grads may be shared views)
-                tensor.grad = grad_out.copy() if tensor.grad is None else tensor.grad + grad_out
+                total = grad_out if tensor.grad is None else tensor.grad + grad_out
+                tensor.grad = array_module(total).array(total)  # a fresh ndarray, never a NumPy scalar
                 continue
             _run_op_backward(ctx, grad_out, pending)
             if not retain_graph:

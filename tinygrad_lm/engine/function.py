@@ -77,6 +77,7 @@ class Function:
         _check_same_device(cls, inputs)
         ctx = Context(cls, inputs)
         out = cls.forward(ctx, *(t.data for t in inputs), **attrs)
+        out = array_module(out).asarray(out)  # NumPy returns 0-d results as scalars; keep arrays
         if is_anomaly_enabled():
             check_finite(out, f"{cls.__name__}.forward")
         requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)

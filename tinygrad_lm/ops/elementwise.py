@@ -315,7 +315,7 @@ def mul(a, b):
 
 
 def div(a, b):
-    return Div.apply(*operands("div", *_as_float_pair(a, b)))
+    return Div.apply(*_as_float_pair(*operands("div", a, b)))
 
 
 def pow(a, b):
@@ -386,4 +386,4 @@ def astype(x, dtype):
 
 def _as_float_pair(a, b):
     """True division of integer tensors gives the default float, as in NumPy's spirit."""
-    return [require_float(v) if isinstance(v, Tensor) else v for v in (a, b)]
+    return [require_float(v) for v in (a, b)]  # after operands(): both ints, or both one float
