@@ -1,0 +1,110 @@
+"""Kernel tables: which implementation the fused functional ops call.
+
+A fused op (``tinygrad_lm/functional/fused.py``) computes nothing itself. It looks its kernels
+up by name in the *active kernel table* and calls them on raw arrays. A table is a module that
+defines every name in ``KERNEL_NAMES`` with exactly the signatures of ``numpy_ref``, the
+reference table and the truth every other table is tested against:
+
+    name     module                          what it is
+    numpy    tinygrad_lm.backends.numpy_ref  plain vectorised NumPy, written against ``xp``
+
+Adding a table (Numba, CuPy) is one entry in ``BACKENDS``; its module is imported the first
+time the table is used, so a missing optional dependency only matters to whoever selects it.
+
+    from tinygrad_lm.backends import get_kernel, set_kernels, use_kernels
+    y = get_kernel("softmax_fwd")(x2d)        # from the active table ("numpy" by default)
+    with use_kernels("numpy"):                # for one block, then the previous table again
+        ...
+
+The contract every table keeps (the reference's docstrings give each kernel's formula):
+
+- Arrays in, arrays out. Row kernels (softmax, log_softmax, layer_norm, cross_entropy) take
+  C-contiguous 2-D rows (N, C); elementwise kernels (gelu) any contiguous shape; attention
+  kernels 3-D (B, T, D) with every batch and head axis folded into B. The functional layer
+  does the reshaping, so kernels never see an ``axis`` argument.
+- Outputs are new arrays of the input's dtype. Only ``adamw_step`` writes in place.
+- A backward kernel takes what its forward saw and returned (inputs, outputs, statistics),
+  then the upstream gradient, then the forward's settings, in that order, and returns one
+  gradient per differentiable input.
+- Kernels do not validate arguments (``tinygrad_lm.functional`` does) and keep no state.
+
+The active table is a module-level setting, like ``no_grad``: the library is single-threaded.
+"""
+
+import contextlib
+import importlib
+
+BACKENDS = {"numpy": "tinygrad_lm.backends.numpy_ref"}
+
+KERNEL_NAMES = (
+    "softmax_fwd", "softmax_bwd", "log_softmax_fwd", "log_softmax_bwd", "gelu_fwd", "gelu_bwd",
+    "layer_norm_fwd", "layer_norm_bwd", "cross_entropy_fwd", "cross_entropy_bwd",
+    "attention_fwd", "attention_bwd", "adamw_step",
+)
+
+_state = {"active": "numpy"}
+_tables = {}  # backend name -> {kernel name: function}, filled on first use
+
+
+def kernel_backends():
+    """The names ``set_kernels`` accepts, sorted."""
+    return sorted(BACKENDS)
+
+
+def active_backend():
+    """The name of the table the fused ops use now."""
+    return _state["active"]
+
+
+def load_kernels(backend):
+    """The table of ``backend`` as a dict ``{kernel name: function}`` (imports it once)."""
+    _check_known(backend)
+    if backend not in _tables:
+        module = importlib.import_module(BACKENDS[backend])
+        missing = [name for name in KERNEL_NAMES if not callable(getattr(module, name, None))]
+        if missing:
+            raise ImportError(f"kernel table {backend!r} ({BACKENDS[backend]}) lacks {missing}")
+        _tables[backend] = {name: getattr(module, name) for name in KERNEL_NAMES}
+    return _tables[backend]
+
+
+def kernels():
+    """The active table as a dict ``{kernel name: function}``."""
+    return load_kernels(_state["active"])
+
+
+def get_kernel(name):
+    """The kernel called ``name`` in the active table, e.g. ``get_kernel("softmax_fwd")``."""
+    if name not in KERNEL_NAMES:
+        raise KeyError(f"get_kernel: no kernel named {name!r}; the kernels are {', '.join(KERNEL_NAMES)}")
+    return kernels()[name]
+
+
+def set_kernels(backend):
+    """Make ``backend`` (a name from ``kernel_backends()``) the active table."""
+    load_kernels(backend)  # fail here, not inside the first fused op, if it cannot load
+    _state["active"] = backend
+
+
+@contextlib.contextmanager
+def use_kernels(backend):
+    """Use ``backend``'s table inside a ``with`` block, then restore the previous one."""
+    previous = _state["active"]
+    set_kernels(backend)
+    try:
+        yield load_kernels(backend)
+    finally:
+        _state["active"] = previous
+
+
+def _check_known(backend):
+    if backend not in BACKENDS:
+        raise ValueError(
+            f"unknown kernel backend {backend!r}; the known backends are {', '.join(kernel_backends())}"
+        )
+
+
+__all__ = [
+    "BACKENDS", "KERNEL_NAMES", "active_backend", "get_kernel", "kernel_backends", "kernels",
+    "load_kernels", "set_kernels", "use_kernels",
+]

@@ -1,0 +1,282 @@
+"""The reference kernel table: every fused kernel in plain, vectorised NumPy.
+
+This file is the truth. Numba and CuPy tables must match it (tests/backends); it is never
+tested against them. Each kernel is written against ``xp = array_module(x)``, so it also runs
+on CuPy arrays, only not as fast as a hand-written GPU kernel would.
+
+Shapes and argument order follow the contract in ``tinygrad_lm/backends/__init__.py``: rows
+(N, C) for row kernels, (B, T, D) for attention; a backward kernel takes the forward's arrays,
+then the upstream gradient, then the settings. Every docstring states the formula, the shapes
+and the numerics trick a port must keep.
+
+Left out on purpose: blocking, tiling and online softmax (attention materialises the (B, Tq, Tk)
+score matrix). Those belong to the fast tables and the kernel ladders in benchmarks/kernels/.
+"""
+
+import math
+
+from ..engine import array_module
+from ..ops._special import erf
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_CUBIC = 0.044715
+
+
+# --- softmax and log-softmax over rows ----------------------------------------------------
+def softmax_fwd(x):
+    """y_ij = exp(x_ij - m_i) / sum_k exp(x_ik - m_i), m_i = max_k x_ik.   x (N, C) -> y (N, C).
+
+    Numerics: subtracting the row maximum makes every exponent <= 0, so nothing overflows
+    (float32 logits of +-1e4 are fine) and the largest term is exactly 1, so the sum is >= 1.
+    A row needs at least one finite entry.
+    """
+    xp = array_module(x)
+    e = xp.exp(x - x.max(axis=1, keepdims=True))  # (N, C), each row's maximum becomes e^0 = 1
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_bwd(y, gy):
+    """gx = y * (gy - sum_k gy_k y_k): the Jacobian diag(y) - y y^T applied to gy.
+
+    y is softmax_fwd's output (N, C), gy the upstream gradient (N, C) -> gx (N, C).
+    """
+    return y * (gy - (gy * y).sum(axis=1, keepdims=True))
+
+
+def log_softmax_fwd(x):
+    """y_ij = x_ij - m_i - log sum_k exp(x_ik - m_i), m_i = max_k x_ik.   x (N, C) -> y (N, C).
+
+    Numerics: log-sum-exp with the maximum subtracted, so the sum lies in [1, C] and its log
+    never overflows or underflows; y is finite wherever x is.
+    """
+    xp = array_module(x)
+    shifted = x - x.max(axis=1, keepdims=True)  # (N, C)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def log_softmax_bwd(y, gy):
+    """gx = gy - exp(y) * sum_k gy_k, where exp(y) is the softmax.   (N, C) -> (N, C)."""
+    xp = array_module(y)
+    return gy - xp.exp(y) * gy.sum(axis=1, keepdims=True)
+
+
+# --- GELU, elementwise ---------------------------------------------------------------------
+def gelu_fwd(x, approximate):
+    """GELU of every element of x (any shape), Hendrycks & Gimpel 2016.
+
+    approximate="none":  y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+    approximate="tanh":  y = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
+    The tanh form is the one GPT-2 was trained with.
+    """
+    xp = array_module(x)
+    if approximate == "tanh":
+        return 0.5 * x * (1 + xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)))
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2.0))))
+
+
+def gelu_bwd(x, gy, approximate):
+    """gx = gy * dGELU/dx, elementwise, x and gy of the same shape.
+
+    approximate="none":  dy/dx = Phi(x) + x phi(x),  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+    approximate="tanh":  dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),
+                         t = tanh(sqrt(2/pi) (x + 0.044715 x^3))
+    """
+    xp = array_module(x)
+    if approximate == "tanh":
+        t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+        du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+        return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+    cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
+    return gy * (cdf + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x))
+
+
+# --- layer normalisation over rows ---------------------------------------------------------
+def layer_norm_fwd(x, weight, bias, eps):
+    """Layer normalisation of each row, Ba, Kiros & Hinton 2016 (eq. 4).
+
+        mean_i = (1/C) sum_j x_ij
+        var_i  = (1/C) sum_j (x_ij - mean_i)^2         (biased: divide by C, not C - 1)
+        rstd_i = 1 / sqrt(var_i + eps)                  (eps inside the square root)
+        y_ij   = (x_ij - mean_i) * rstd_i * weight_j + bias_j
+
+    x (N, C), weight (C,), bias (C,) -> y (N, C), mean (N,), rstd (N,). weight and bias are
+    always arrays (the functional layer passes ones and zeros when the user gives None).
+    Numerics: eps inside the root keeps a constant row finite (rstd = 1/sqrt(eps)).
+    """
+    xp = array_module(x)
+    mean = x.mean(axis=1, keepdims=True)  # (N, 1)
+    centered = x - mean  # (N, C)
+    var = (centered * centered).mean(axis=1, keepdims=True)  # (N, 1)
+    rstd = 1 / xp.sqrt(var + eps)  # (N, 1)
+    y = centered * rstd * weight + bias  # (N, C) * (C,) + (C,) -> (N, C)
+    return y, mean[:, 0], rstd[:, 0]  # (N, 1) -> (N,)
+
+
+def layer_norm_bwd(x, weight, mean, rstd, gy):
+    """Gradients of layer_norm_fwd from its input x (N, C), weight (C,), saved mean and rstd (N,).
+
+        xhat  = (x - mean) * rstd,   gxhat = gy * weight
+        gx    = rstd * (gxhat - mean_j(gxhat) - xhat * mean_j(gxhat * xhat))
+        gw    = sum_i gy * xhat,     gb = sum_i gy
+
+    -> gx (N, C), gw (C,), gb (C,).
+    """
+    mean, rstd = mean[:, None], rstd[:, None]  # (N,) -> (N, 1)
+    xhat = (x - mean) * rstd  # (N, C)
+    gxhat = gy * weight  # (N, C)
+    inner = gxhat.mean(axis=1, keepdims=True) + xhat * (gxhat * xhat).mean(axis=1, keepdims=True)
+    gx = rstd * (gxhat - inner)
+    return gx, (gy * xhat).sum(axis=0), gy.sum(axis=0)  # (N, C) -> (C,)
+
+
+# --- cross-entropy over rows ---------------------------------------------------------------
+def cross_entropy_fwd(logits, targets, weight, ignore_index, label_smoothing):
+    """Per-row cross-entropy with class weights and label smoothing (PyTorch's definition).
+
+        lse_i  = m_i + log sum_c exp(x_ic - m_i),  m_i = max_c x_ic,   log p_ic = x_ic - lse_i
+        loss_i = (1 - s) * w_{t_i} (lse_i - x_{i,t_i}) + (s / C) * sum_c w_c (lse_i - x_ic)
+        loss_i = 0 where t_i == ignore_index
+
+    logits (N, C) float, targets (N,) int, weight (C,) (ones when the user gives none),
+    s = label_smoothing -> losses (N,), lse (N,). Reducing (sum, or divide by
+    sum_{i counted} w_{t_i} for the mean) is left to the caller. Targets other than
+    ignore_index must lie in 0..C-1 (the caller checks).
+    Numerics: log-sum-exp with the row maximum subtracted, so float32 logits of +-1e4 give
+    finite losses; log p is never formed by log(softmax), which would give log 0 = -inf.
+    """
+    xp = array_module(logits)
+    n, classes = logits.shape
+    counted = targets != ignore_index  # (N,)
+    safe = xp.where(counted, targets, 0)  # (N,) ignored rows read class 0, then are zeroed
+    m = logits.max(axis=1, keepdims=True)  # (N, 1)
+    lse = m[:, 0] + xp.log(xp.exp(logits - m).sum(axis=1))  # (N,)
+    nll = weight[safe] * (lse - logits[xp.arange(n), safe])  # (N,)
+    smooth = ((lse[:, None] - logits) * weight).sum(axis=1)  # (N, C) -> (N,)
+    losses = (1 - label_smoothing) * nll + (label_smoothing / classes) * smooth
+    return xp.where(counted, losses, 0).astype(logits.dtype), lse
+
+
+def cross_entropy_bwd(logits, targets, weight, lse, grad_losses, ignore_index, label_smoothing):
+    """Gradient of cross_entropy_fwd's losses (N,) with respect to logits (N, C).
+
+        p_ic    = exp(x_ic - lse_i)                                 (softmax, from saved lse)
+        dloss_i/dx_ic = ((1 - s) w_{t_i} + (s / C) W) p_ic - (1 - s) w_{t_i} [c == t_i] - (s / C) w_c,
+                        W = sum_c w_c
+        gx_ic   = grad_losses_i * dloss_i/dx_ic, and 0 on ignored rows
+
+    -> glogits (N, C). Numerics: only lse (N,) is saved, never p (N, C). With float32 logits
+    near 1e4, lse is rounded to the float32 grid there (spacing ~1e-3), so p carries that
+    relative error: the same as the rounding the logits themselves already have.
+    """
+    xp = array_module(logits)
+    n, classes = logits.shape
+    counted = targets != ignore_index  # (N,)
+    safe = xp.where(counted, targets, 0)  # (N,)
+    rows = xp.arange(n)
+    s = label_smoothing
+    w_t = weight[safe]  # (N,)
+    p = xp.exp(logits - lse[:, None])  # (N, C)
+    scale = (1 - s) * w_t + (s / classes) * weight.sum()  # (N,)
+    g = scale[:, None] * p - (s / classes) * weight  # (N, C)
+    g[rows, safe] -= (1 - s) * w_t
+    return g * xp.where(counted, grad_losses, 0)[:, None]  # (N, C) * (N, 1)
+
+
+# --- scaled dot-product attention ----------------------------------------------------------
+def _masked_scores(q, k, mask, causal, scale):
+    """s = scale * q k^T with every disallowed entry at -inf.   -> (B, Tq, Tk).
+
+    Allowed: mask (when given) is True, and with causal=True, key j <= i + (Tk - Tq) for query
+    i (bottom-right aligned, so a last query sees every key).
+    """
+    xp = array_module(q)
+    scores = (q @ xp.swapaxes(k, 1, 2)) * scale  # (B, Tq, D) @ (B, D, Tk) -> (B, Tq, Tk)
+    tq, tk = scores.shape[1:]
+    allowed = mask
+    if causal:
+        lower = xp.tril(xp.ones((tq, tk), dtype=bool), k=tk - tq)  # (Tq, Tk)
+        allowed = lower if mask is None else mask & lower  # (B, Tq, Tk)
+    if allowed is None:
+        return scores
+    return xp.where(allowed, scores, scores.dtype.type(-math.inf))
+
+
+def attention_fwd(q, k, v, mask, dropout_keep, causal, scale):
+    """out = dropout(softmax(scale * q k^T + masks)) v, Vaswani et al. 2017 (eq. 1).
+
+    q (B, Tq, D), k (B, Tk, D), v (B, Tk, Dv); mask None or bool (B, Tq, Tk), True = may attend;
+    causal: also forbid key j > i + (Tk - Tq); dropout_keep None or a float (B, Tq, Tk)
+    multiplier (0 or 1/(1-p)) applied to the probabilities; scale a float (1/sqrt(D) usually).
+    -> out (B, Tq, Dv), lse (B, Tq): the log-sum-exp of each row's masked scores, which is all
+    attention_bwd needs to rebuild the probabilities (p = exp(s - lse)).
+    Numerics: disallowed scores are -inf (never -1e4, which would let a query peek), the row
+    maximum is subtracted before exp; a fully masked row has maximum -inf, so its maximum is
+    taken as 0, its exp-sum is 0, its probabilities and output are 0 and its lse is -inf.
+    """
+    xp = array_module(q)
+    scores = _masked_scores(q, k, mask, causal, scale)  # (B, Tq, Tk)
+    m = scores.max(axis=2, keepdims=True)  # (B, Tq, 1), -inf on a fully masked row
+    m = xp.where(xp.isfinite(m), m, 0)
+    e = xp.exp(scores - m)  # (B, Tq, Tk), exactly 0 where masked
+    total = e.sum(axis=2, keepdims=True)  # (B, Tq, 1), 0 on a fully masked row
+    probs = e / xp.where(total > 0, total, 1)
+    if dropout_keep is not None:
+        probs = probs * dropout_keep
+    out = probs @ v  # (B, Tq, Tk) @ (B, Tk, Dv) -> (B, Tq, Dv)
+    lse = xp.where(total > 0, m + xp.log(xp.where(total > 0, total, 1)), -math.inf)  # (B, Tq, 1)
+    return out, lse[..., 0].astype(q.dtype)  # (B, Tq, 1) -> (B, Tq)
+
+
+def attention_bwd(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale):
+    """Gradients of attention_fwd from its inputs, its out and lse, and gout (B, Tq, Dv).
+
+        p   = exp(s - lse)   (s recomputed; lse = -inf rows use 0 so their p stays 0)
+        pd  = p * keep                    gpd = gout v^T,  gp = gpd * keep
+        gv  = pd^T gout                   delta_i = sum_j p_ij gp_ij = sum_d gout_id out_id
+        gs  = p * (gp - delta)            gq = scale * gs k,   gk = scale * gs^T q
+
+    (delta from out and gout is FlashAttention's trick: no (B, Tq, Tk) reduction needed.)
+    -> gq (B, Tq, D), gk (B, Tk, D), gv (B, Tk, Dv); fully masked rows give exactly 0.
+    """
+    xp = array_module(q)
+    scores = _masked_scores(q, k, mask, causal, scale)  # (B, Tq, Tk)
+    lse = xp.where(xp.isfinite(lse), lse, 0)[..., None]  # (B, Tq) -> (B, Tq, 1)
+    probs = xp.exp(scores - lse)  # (B, Tq, Tk)
+    dropped = probs if dropout_keep is None else probs * dropout_keep
+    gv = xp.swapaxes(dropped, 1, 2) @ gout  # (B, Tk, Tq) @ (B, Tq, Dv) -> (B, Tk, Dv)
+    gprobs = gout @ xp.swapaxes(v, 1, 2)  # (B, Tq, Dv) @ (B, Dv, Tk) -> (B, Tq, Tk)
+    if dropout_keep is not None:
+        gprobs = gprobs * dropout_keep
+    delta = (gout * out).sum(axis=2, keepdims=True)  # (B, Tq, Dv) -> (B, Tq, 1)
+    gscores = probs * (gprobs - delta) * scale  # (B, Tq, Tk), scale folded in once
+    gq = gscores @ k  # (B, Tq, Tk) @ (B, Tk, D) -> (B, Tq, D)
+    gk = xp.swapaxes(gscores, 1, 2) @ q  # (B, Tk, Tq) @ (B, Tq, D) -> (B, Tk, D)
+    return gq, gk, gv
+
+
+# --- the optimizer's update ----------------------------------------------------------------
+def adamw_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
+    """One AdamW update, in place on param, m and v (Loshchilov & Hutter 2019, Algorithm 2).
+
+        param <- param * (1 - lr * weight_decay)          decoupled weight decay, first
+        m     <- beta1 m + (1 - beta1) grad
+        v     <- beta2 v + (1 - beta2) grad^2
+        param <- param - lr * mhat / (sqrt(vhat) + eps),  mhat = m / (1 - beta1^step),
+                                                          vhat = v / (1 - beta2^step)
+
+    param, grad, m, v: arrays of one shape and dtype; the rest Python numbers; step counts
+    updates from 1 (bias correction). Returns None. Which parameters get weight_decay > 0 is
+    the optimizer's choice (weights, not biases or LayerNorm gains).
+    """
+    if step < 1:
+        raise ValueError(f"adamw_step: step counts updates from 1, got {step}")
+    xp = array_module(param)
+    param *= 1 - lr * weight_decay
+    m *= beta1
+    m += (1 - beta1) * grad
+    v *= beta2
+    v += (1 - beta2) * grad * grad
+    correction1 = 1 - beta1**step
+    correction2 = 1 - beta2**step
+    param -= (lr / correction1) * m / (xp.sqrt(v / correction2) + eps)

@@ -1,0 +1,177 @@
+"""Argument checks and small helpers that the composed and the fused versions share.
+
+Both versions of an op pass their arguments through the same function here, so they accept
+exactly the same inputs and reject bad ones with the same message, naming the function, the
+argument, its shape or dtype, and the fix. Nothing here computes an op.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from ..engine import Tensor, array_module
+from ..engine.errors import DTypeError, ShapeError
+from ..ops._operands import broadcast_shape, normalize_axes, operands, require_float
+
+
+def check_choice(op, name, value, choices):
+    """Raise ValueError unless ``value`` is one of ``choices`` (a string option like reduction)."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{op}: {name}={value!r} is not one of {listed}")
+
+
+def float_tensor(op, x):
+    """``x`` as a floating Tensor (integers become the default float, as ``exp`` does)."""
+    (x,) = operands(op, x)
+    return require_float(x)
+
+
+def class_axis(op, x, axis):
+    """``axis`` of ``x`` as a non-negative int; the axis must hold at least one class."""
+    if x.ndim == 0:
+        raise ShapeError(f"{op}: needs at least one axis, got a 0-d tensor")
+    if not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{op}: axis must be one int (the class axis), got {axis!r}")
+    (axis,) = normalize_axes(op, axis, x.ndim)
+    if x.shape[axis] == 0:
+        raise ShapeError(f"{op}: axis {axis} of shape {x.shape} is empty; it needs at least one entry")
+    return axis
+
+
+def constant_array(value, like, dtype=None):
+    """A Tensor or array-like as an array on ``like``'s device (no gradient flows into it)."""
+    data = value.data if isinstance(value, Tensor) else value
+    return array_module(like.data).asarray(data, dtype=dtype)
+
+
+def layer_norm_args(x, weight, bias, eps):
+    """Check layer_norm's arguments; returns (x, weight, bias) with None left as None."""
+    x = float_tensor("layer_norm", x)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ShapeError(f"layer_norm: x needs a non-empty last axis to normalise, got shape {x.shape}")
+    channels = x.shape[-1]
+    params = []
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None:
+            (p,) = operands("layer_norm", p)
+            if p.shape != (channels,):
+                raise ShapeError(
+                    f"layer_norm: {name} has shape {p.shape} but x {x.shape} has last dimension "
+                    f"C={channels}; {name} must have shape ({channels},)"
+                )
+            x, p = operands("layer_norm", x, p, broadcast=False)  # one float dtype, or DTypeError
+        params.append(p)
+    if not eps >= 0:
+        raise ValueError(f"layer_norm: eps must be >= 0, got {eps}")
+    return x, params[0], params[1]
+
+
+def cross_entropy_args(logits, targets, ignore_index, label_smoothing, weight, reduction):
+    """Check cross_entropy's arguments; returns (logits, targets array, weight array or None)."""
+    op = "cross_entropy"
+    check_choice(op, "reduction", reduction, ("mean", "sum", "none"))
+    logits = float_tensor(op, logits)
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ShapeError(f"{op}: logits must be (..., C) with C >= 1 classes, got shape {logits.shape}")
+    classes = logits.shape[-1]
+    targets = constant_array(targets, logits)
+    if targets.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{op}: targets must be integer class indices, got dtype {targets.dtype}; "
+            f"for probabilities as targets use kl_div, or cast indices with .astype('int64')"
+        )
+    if targets.shape != logits.shape[:-1]:
+        raise ShapeError(
+            f"{op}: targets of shape {targets.shape} do not match logits of shape {logits.shape}; "
+            f"targets must have the logits' shape without the class axis, {logits.shape[:-1]}"
+        )
+    bad = (targets != ignore_index) & ((targets < 0) | (targets >= classes))
+    if bool(bad.any()):
+        where = tuple(int(i) for i in np.argwhere(np.asarray(bad.tolist()))[0])  # first bad position
+        raise IndexError(
+            f"{op}: target {int(targets[where])} at position {where} is outside 0..{classes - 1} "
+            f"(C={classes} classes); mark positions to skip with ignore_index={ignore_index}"
+        )
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if weight is not None:
+        weight = constant_array(weight, logits, dtype=logits.dtype)
+        if weight.shape != (classes,):
+            raise ShapeError(f"{op}: weight has shape {weight.shape}; it needs one weight per class, ({classes},)")
+    return logits, targets.astype(np.int64), weight
+
+
+def reduce_cross_entropy(losses, targets, weight, ignore_index, reduction):
+    """Apply ``reduction`` to per-row losses (N,) of targets (...) with class weights (C,) (an array).
+
+    "none" gives losses in the targets' shape (...), "sum" their sum, and "mean" their sum
+    divided by the total weight of the counted targets, sum_{t_i != ignore_index} w_{t_i}.
+    A total weight of 0 (say every target ignored) gives 0 with zero gradient. PyTorch returns
+    NaN there (0/0); we return 0 so that a batch of pure padding leaves the parameters alone.
+    """
+    if reduction == "none":
+        return losses.reshape(targets.shape)  # (N,) -> (...)
+    if reduction == "sum":
+        return losses.sum()
+    counted = targets[targets != ignore_index]  # the counted targets, flattened
+    total_weight = float(weight[counted].sum())
+    if total_weight == 0:
+        return losses.sum() * 0.0
+    return losses.sum() / total_weight
+
+
+def attention_args(q, k, v, mask, dropout_p, rng, scale):
+    """Check attention's arguments; returns (q, k, v, mask array or None, batch shape, scale)."""
+    op = "scaled_dot_product_attention"
+    q, k, v = operands(op, q, k, v, broadcast=False)
+    q, k, v = (require_float(t) for t in (q, k, v))
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.ndim < 2:
+            raise ShapeError(f"{op}: {name} must be (..., T, D), got shape {t.shape}")
+    shapes = f"q {q.shape}, k {k.shape}, v {v.shape}"
+    if q.shape[-1] != k.shape[-1]:
+        raise ShapeError(f"{op}: q and k need the same head dim D, got {q.shape[-1]} and {k.shape[-1]} ({shapes})")
+    if k.shape[-2] != v.shape[-2]:
+        raise ShapeError(f"{op}: k and v need the same number of keys Tk, got {k.shape[-2]} and {v.shape[-2]} ({shapes})")
+    if k.shape[-2] == 0 or q.shape[-1] == 0:
+        raise ShapeError(f"{op}: needs at least one key and a head dim D >= 1 ({shapes})")
+    batch = broadcast_shape(op + " (batch axes of q, k, v)", q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    scores_shape = (*batch, q.shape[-2], k.shape[-2])
+    if mask is not None:
+        mask = constant_array(mask, q)
+        if mask.dtype.kind != "b":
+            raise DTypeError(
+                f"{op}: mask must be boolean (True = may attend), got dtype {mask.dtype}; "
+                f"an additive mask m converts as mask = (m == 0)"
+            )
+        if broadcast_shape(op + " (mask)", mask.shape, scores_shape) != scores_shape:
+            raise ShapeError(f"{op}: mask of shape {mask.shape} must broadcast to the scores' shape {scores_shape}")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
+    if dropout_p > 0:
+        check_rng(op, rng)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    return q, k, v, mask, batch, scale
+
+
+def check_rng(op, rng):
+    """Dropout draws its mask from a caller's ``numpy.random.Generator``; refuse anything else."""
+    if rng is None:
+        raise ValueError(
+            f"{op}: dropping with p > 0 needs rng=numpy.random.default_rng(seed) to draw the mask "
+            f"(so runs are reproducible)"
+        )
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{op}: rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), got {type(rng).__name__}")
+
+
+def dropout_keep(rng, shape, p, like):
+    """Inverted-dropout multipliers: 1/(1-p) with probability 1-p, else 0, in ``like``'s dtype.
+
+    Drawn on the host from ``rng`` (one ``rng.random(shape)`` call), so every backend and both
+    versions of an op draw the same mask from the same seed.
+    """
+    keep = (rng.random(shape) >= p) / (1.0 - p)
+    return array_module(like.data).asarray(keep, dtype=like.dtype)
