@@ -1,13 +1,22 @@
 """The ``tinygrad-lm`` command: one subcommand per task, each a small function.
 
-Subcommands today:
+Subcommands:
 
+    tinygrad-lm train [--preset NAME] [--corpus shakespeare|stdlib] [--text PATH] [--out DIR]
+                      [--no-progress] [key=value ...]
+        trains a GPT (see ``tinygrad_lm.train.config`` for presets and keys); resumes when
+        DIR already holds a checkpoint of the same run.
+    tinygrad-lm sample --checkpoint DIR --prompt TEXT [--max-new-tokens N] [--temperature T]
+                       [--top-k K] [--top-p P] [--seed S]
+        continues the prompt with the best weights of a run.
+    tinygrad-lm eval --checkpoint DIR
+        exact train and validation loss and perplexity of a run's best weights.
     tinygrad-lm demo [--seed S] [--batch B] [--features C] [--hidden H]
         builds loss = sum(tanh(x @ w) ** 2) for x of shape (B, C) and w of shape (C, H),
         runs backward, prints values and gradients, then proves the gradients with
         ``tinygrad_lm.testing.gradcheck`` (float64 central differences).
 
-How to add one (``train``, ``sample``, ``eval`` arrive with later issues): write
+How to add one: write
 ``add_NAME_parser(subparsers)`` that declares its options and sets ``run=run_NAME``,
 write ``run_NAME(args) -> int``, and list the adder in ``SUBCOMMANDS``.
 
@@ -18,11 +27,26 @@ traceback. This file leaves out everything a subcommand does beyond calling the 
 """
 
 import argparse
+import dataclasses
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from tinygrad_lm import tensor, testing
+from tinygrad_lm.data import CorpusError, TokenizerError, load_corpus, train_val_split
+from tinygrad_lm.train import (
+    PRESETS,
+    CheckpointError,
+    ConfigError,
+    Trainer,
+    apply_overrides,
+    load_model,
+    preset,
+    split_loss,
+)
+from tinygrad_lm.train.evaluate import perplexity
+from tinygrad_lm.train.trainer import BEST, CHECKPOINT
 
 PROG = "tinygrad-lm"
 DEMO_MAX_SIZE = 16  # largest B, C or H the demo accepts: it prints every entry
@@ -101,7 +125,104 @@ def run_demo(args) -> int:
     return 0
 
 
-SUBCOMMANDS = (add_demo_parser,)
+def add_train_parser(subparsers) -> None:
+    """Declare ``train`` and its options."""
+    parser = subparsers.add_parser("train", help="train a GPT and write checkpoints, a log and a loss curve",
+                                   description="Train a GPT from a preset, with key=value overrides "
+                                   "(e.g. max_iters=500 dropout=0.1). Resumes if --out holds a checkpoint.")
+    parser.add_argument("--preset", default="shakespeare-char", help=f"one of {', '.join(PRESETS)}")
+    parser.add_argument("--corpus", choices=["shakespeare", "stdlib"], help="override the preset's corpus")
+    parser.add_argument("--text", metavar="PATH", help="train on this UTF-8 text file instead")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default runs/PRESET)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="RunConfig fields to change")
+    parser.set_defaults(run=run_train)
+
+
+def run_train(args) -> int:
+    config = apply_overrides(preset(args.preset), args.overrides)
+    if args.corpus and args.text:
+        raise UsageError("give either --corpus or --text, not both")
+    if args.corpus:
+        config = dataclasses.replace(config, corpus=args.corpus, text_path="")
+    if args.text:
+        config = dataclasses.replace(config, text_path=str(Path(args.text).resolve()))
+    out = Path(args.out or Path("runs") / args.preset)
+    print(f"training {args.preset} into {out}/ ({config.max_iters} steps)")
+    summary = Trainer(config, out, progress=not args.no_progress).run()
+    final = summary["final_eval"]
+    print(f"done: {summary['steps']} steps in {summary['wall_time_s']:.1f} s "
+          f"(median step {summary['median_step_ms'] or 0:.1f} ms); "
+          f"train loss {final['train_loss']:.4f}, val loss {final['val_loss']:.4f}")
+    print(f"checkpoints, log.jsonl and loss_curve.png are in {out}/")
+    return 0
+
+
+def _checkpoint_file(directory):
+    """The best weights of a run directory, else its latest checkpoint (or a file given directly)."""
+    path = Path(directory)
+    if path.is_file():
+        return path
+    for name in (BEST, CHECKPOINT):
+        if (path / name).exists():
+            return path / name
+    raise CheckpointError(f"{path}: no {BEST} or {CHECKPOINT} here; train first with tinygrad-lm train --out {path}")
+
+
+def add_sample_parser(subparsers) -> None:
+    """Declare ``sample`` and its options."""
+    parser = subparsers.add_parser("sample", help="generate text from a trained run")
+    parser.add_argument("--checkpoint", required=True, metavar="DIR", help="a run directory (or checkpoint file)")
+    parser.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
+    parser.add_argument("--max-new-tokens", type=_int_between(1, 100_000), default=500)
+    parser.add_argument("--temperature", type=float, default=0.8, help="0 means greedy")
+    parser.add_argument("--top-k", type=_int_between(1, 10**9), default=None)
+    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass in (0, 1]")
+    parser.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0)
+    parser.set_defaults(run=run_sample)
+
+
+def run_sample(args) -> int:
+    if args.temperature < 0:
+        raise UsageError(f"--temperature must be >= 0, got {args.temperature}")
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        raise UsageError(f"--top-p must be in (0, 1], got {args.top_p}")
+    model, tokenizer, _ = load_model(_checkpoint_file(args.checkpoint))
+    if not args.prompt:
+        raise UsageError("--prompt is empty; give at least one character")
+    ids = tokenizer.encode(args.prompt)[None, :]  # (T,) -> (1, T)
+    block = model.config.block_size
+    if ids.shape[1] > block:
+        print(f"note: the prompt has {ids.shape[1]} tokens; the model sees only the last {block}",
+              file=sys.stderr)
+    out = model.generate(ids, args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
+                         top_p=args.top_p, rng=args.seed)
+    print(tokenizer.decode(out[0]))
+    return 0
+
+
+def add_eval_parser(subparsers) -> None:
+    """Declare ``eval``."""
+    parser = subparsers.add_parser("eval", help="exact train/val loss and perplexity of a trained run")
+    parser.add_argument("--checkpoint", required=True, metavar="DIR", help="a run directory (or checkpoint file)")
+    parser.set_defaults(run=run_eval)
+
+
+def run_eval(args) -> int:
+    path = _checkpoint_file(args.checkpoint)
+    model, tokenizer, meta = load_model(path)
+    run = meta["run_config"]
+    text = load_corpus(run["corpus"] if not run["text_path"] else None, run["text_path"] or None)
+    train_ids, val_ids = train_val_split(tokenizer.encode(text), 0.1, block_size=model.config.block_size)
+    print(f"{path} (step {meta['step']})")
+    for split, ids in (("train", train_ids), ("val", val_ids)):
+        loss = split_loss(model, ids, model.config.block_size)
+        print(f"{split}: loss {loss:.4f} nats/token, perplexity {perplexity(loss):.3f} ({len(ids):,} tokens)")
+    return 0
+
+
+SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_parser)
+USER_ERRORS = (UsageError, ConfigError, CorpusError, CheckpointError, TokenizerError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,8 +241,9 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         return args.run(args)
-    except UsageError as error:
-        print(f"{PROG}: error: {error} (see {PROG} --help)", file=sys.stderr)
+    except USER_ERRORS as error:
+        hint = f" (see {PROG} --help)" if isinstance(error, UsageError) else ""
+        print(f"{PROG}: error: {error}{hint}", file=sys.stderr)
         return 2
     except SystemExit as done:  # --help prints and exits through argparse
         return done.code or 0

@@ -57,10 +57,11 @@ def save_checkpoint(path, arrays, meta):
 def _read_header(path, raw):
     """The safetensors header: 8 bytes of little-endian length, then that much JSON."""
     if len(raw) < 8:
-        raise CheckpointError(f"{path}: file is truncated ({len(raw)} bytes); it is not a checkpoint")
+        raise CheckpointError(f"{path}: not a checkpoint, or truncated ({len(raw)} bytes)")
     (length,) = struct.unpack("<Q", raw[:8])
     if length > len(raw) - 8:
-        raise CheckpointError(f"{path}: file is truncated (header says {length} bytes, file has {len(raw) - 8})")
+        raise CheckpointError(f"{path}: not a checkpoint, or truncated (header says {length} bytes, "
+                              f"file has {len(raw) - 8})")
     try:
         return json.loads(raw[8 : 8 + length]).get("__metadata__") or {}
     except (ValueError, UnicodeDecodeError):

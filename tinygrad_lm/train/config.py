@@ -19,6 +19,10 @@ import dataclasses
 from dataclasses import dataclass
 
 
+class ConfigError(ValueError):
+    """An unknown preset or key, a value of the wrong type, or settings that do not fit."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     # data
@@ -55,15 +59,15 @@ class RunConfig:
                     "eval_interval", "eval_iters", "lr_decay_iters"]
         for name in positive:
             if getattr(self, name) <= 0:
-                raise ValueError(f"config: {name} must be positive, got {getattr(self, name)}")
+                raise ConfigError(f"config: {name} must be positive, got {getattr(self, name)}")
         if self.n_embd % self.n_head:
-            raise ValueError(f"config: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+            raise ConfigError(f"config: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"config: dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError(f"config: dropout must be in [0, 1), got {self.dropout}")
         if self.tokenizer not in ("char", "byte"):
-            raise ValueError(f"config: tokenizer must be 'char' or 'byte', got {self.tokenizer!r}")
+            raise ConfigError(f"config: tokenizer must be 'char' or 'byte', got {self.tokenizer!r}")
         if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"config: dtype must be 'float32' or 'float64', got {self.dtype!r}")
+            raise ConfigError(f"config: dtype must be 'float32' or 'float64', got {self.dtype!r}")
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -73,7 +77,7 @@ class RunConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"config: unknown keys {unknown}; valid keys: {', '.join(sorted(known))}")
+            raise ConfigError(f"config: unknown keys {unknown}; valid keys: {', '.join(sorted(known))}")
         return cls(**values)
 
 
@@ -90,7 +94,7 @@ PRESETS = {
 def preset(name):
     """The RunConfig called ``name``; an unknown name lists the known ones."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}")
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}")
     return PRESETS[name]
 
 
@@ -100,11 +104,11 @@ def _parse_value(key, text, kind):
             return True
         if text.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"override {key}={text}: expected a boolean (true/false)")
+        raise ConfigError(f"override {key}={text}: expected a boolean (true/false)")
     try:
         return kind(text)
     except ValueError:
-        raise ValueError(f"override {key}={text}: expected {kind.__name__}, got {text!r}") from None
+        raise ConfigError(f"override {key}={text}: expected {kind.__name__}, got {text!r}") from None
 
 
 def apply_overrides(config, overrides):
@@ -114,9 +118,9 @@ def apply_overrides(config, overrides):
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep:
-            raise ValueError(f"override {item!r}: expected key=value, e.g. max_iters=500")
+            raise ConfigError(f"override {item!r}: expected key=value, e.g. max_iters=500")
         if key not in fields:
-            raise ValueError(f"override {key!r}: unknown key; valid keys: {', '.join(sorted(fields))}")
+            raise ConfigError(f"override {key!r}: unknown key; valid keys: {', '.join(sorted(fields))}")
         kind = type(getattr(config, key))
         changes[key] = _parse_value(key, text, kind)
     return dataclasses.replace(config, **changes)
