@@ -214,10 +214,14 @@ def run_eval(args) -> int:
     run = meta["run_config"]
     text = load_corpus(run["corpus"] if not run["text_path"] else None, run["text_path"] or None)
     train_ids, val_ids = train_val_split(tokenizer.encode(text), 0.1, block_size=model.config.block_size)
-    print(f"{path} (step {meta['step']})")
+    block = model.config.block_size
+    val_windows = (len(val_ids) - 1) // block
+    print(f"{path} (step {meta['step']}); every validation window, and as many evenly spaced training windows")
     for split, ids in (("train", train_ids), ("val", val_ids)):
-        loss = split_loss(model, ids, model.config.block_size)
-        print(f"{split}: loss {loss:.4f} nats/token, perplexity {perplexity(loss):.3f} ({len(ids):,} tokens)")
+        loss = split_loss(model, ids, block, max_windows=val_windows)
+        used = min(val_windows, (len(ids) - 1) // block) * block
+        print(f"{split}: loss {loss:.4f} nats/token, perplexity {perplexity(loss):.3f} "
+              f"({used:,} of {len(ids):,} tokens)")
     return 0
 
 

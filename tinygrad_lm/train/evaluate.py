@@ -6,8 +6,8 @@ Two estimates, for two jobs:
   during training. Cheap, slightly noisy; its RNG is seeded from (seed, step, split) so it
   never disturbs the training sampler and is the same on every run.
 - ``split_loss``: the exact mean loss over every non-overlapping window of a split (each
-  token predicted once, with up to ``block_size`` tokens of context). Used by
-  ``tinygrad-lm eval``.
+  token predicted once, with up to ``block_size`` tokens of context), or over an evenly
+  spaced subset of the windows. Used by ``tinygrad-lm eval``.
 
 Perplexity is exp(loss): the effective number of equally likely next tokens.
 """
@@ -54,14 +54,17 @@ def estimate_loss(model, ids, block_size, batch_size, n_batches, seed):
         restore()
 
 
-def split_loss(model, ids, block_size, batch_size=64):
-    """Exact mean loss over all non-overlapping windows of ``ids`` (the tail that does not fill a
-    window is dropped)."""
+def split_loss(model, ids, block_size, batch_size=64, max_windows=None):
+    """Exact mean loss over the non-overlapping windows of ``ids`` (the tail that does not fill a
+    window is dropped). With ``max_windows``, only that many evenly spaced windows are used."""
     n_windows = (len(ids) - 1) // block_size
     if n_windows == 0:
         raise ValueError(f"split_loss: {len(ids)} tokens do not fill one window of {block_size} + 1")
     x = ids[: n_windows * block_size].reshape(n_windows, block_size)  # (N*T,) -> (N, T)
     y = ids[1 : n_windows * block_size + 1].reshape(n_windows, block_size)  # (N, T)
+    if max_windows is not None and max_windows < n_windows:
+        keep = np.linspace(0, n_windows - 1, max_windows).astype(np.int64)  # evenly spaced rows
+        x, y, n_windows = x[keep], y[keep], max_windows
     batches = ((x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, n_windows, batch_size))
     restore = _eval_mode(model)
     try:
