@@ -4,8 +4,8 @@ Teaches derivatives, the chain rule, computation graphs and backpropagation with
 `tinygrad_lm.engine.scalar.Value`, then trains a one-neuron model by gradient descent.
 Run it from the repository root with `python tutorials/01_autograd_from_scalars.py`, or open it
 as a notebook with jupytext. TINYGRAD_LM_TUTORIAL_SMALL=1 shortens the long-chain demonstration.
-Left for later chapters: tensors and broadcasting (chapter 2), systematic gradient checks
-(chapter 3), and everything that makes a model a language model.
+Left for later chapters: tensors and systematic gradient checks (chapter 2), broadcasting
+(chapter 3), and everything that makes a model a language model (chapters 4 to 7).
 """
 
 # %%
@@ -370,6 +370,7 @@ print(f"loss fell from {losses[0]:.4f} to {losses[-1]:.4f}; chapter 1 checks pas
 # graph of millions of tiny nodes: correct, and hopelessly slow. Chapter 2 keeps the same
 # three ideas (record the graph, store local derivatives, walk it backwards in topological
 # order) but makes every node an array, so one node does a million multiplications in NumPy.
-# That brings new questions this chapter did not have to answer: broadcasting, shapes of
-# gradients, freeing the graph after use. The scalar engine stays in the library as the
+# That brings new questions this chapter did not have to answer: how to prove an array op's
+# backward right (chapter 2), broadcasting and the shapes of gradients (chapter 3), freeing the
+# graph after use. The scalar engine stays in the library as the
 # referee: the tensor engine is tested against it.

@@ -6,7 +6,7 @@ differences, a random upstream gradient (and the transposition bug an all-ones o
 the directional check for big inputs, float64 and tolerances, and finally
 `tinygrad_lm.testing.gradcheck`, which packages all of it. Run it from the repository root with
 `python tutorials/02_checking_gradients.py`; TINYGRAD_LM_TUTORIAL_SMALL=1 shrinks the big input
-and the number of random examples. Left for later chapters: fused kernels and backends.
+and the number of random examples. Left for later chapters: broadcasting (chapter 3) and fused kernels (chapter 4).
 """
 
 # %%
@@ -365,5 +365,7 @@ print("chapter 2 checks passed: gradcheck accepts softplus and rejects both bugg
 #
 # Second derivatives (the engine is first-order), complex numbers, and checking ops that are
 # not differentiable everywhere at their kinks (the strategies keep inputs away from them).
-# The next chapter makes the hot ops fast with fused kernels, and every fused kernel is held
-# to the same standard: the same gradcheck, plus parity with the op composed from primitives.
+# The next chapter looks closer at what tensors add over scalars: broadcasting and the shapes
+# of gradients. From chapter 4 on, hot ops also come fused (one Function calling a kernel), and
+# every fused op is held to the same standard: the same gradcheck, plus parity with the op
+# composed from primitives.
