@@ -189,3 +189,13 @@ def test_comparisons_give_boolean_tensors_without_grad():
     assert mask.tolist() == [False, True]
     same = tg.tensor([1.0, 3.0])
     assert (x == same).all() and not (x != same).any()
+
+
+def test_iteration_walks_the_first_axis_and_refuses_0d():
+    x = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    rows = list(x)
+    assert [r.shape for r in rows] == [(3,), (3,)]
+    (rows[0] * 2 + rows[1]).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[2, 2, 2], [1, 1, 1]])
+    with pytest.raises(TypeError, match="0-d"):
+        list(tg.tensor(1.0))

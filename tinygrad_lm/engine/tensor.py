@@ -102,6 +102,12 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self):
+        """Iterate over the first axis (each item a differentiable slice), like an ndarray."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor; use .item()")
+        return (self[i] for i in range(self.shape[0]))
+
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
         body = np.array2string(self.numpy(), precision=4, separator=", ", threshold=20)

@@ -56,9 +56,14 @@ def normalize_axes(op, axis, ndim):
     """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    except TypeError:
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}") from None
     result = []
     for a in axes:
+        if not isinstance(a, numbers.Integral):
+            raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
         if not -ndim <= a < ndim:
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         result.append(a % ndim)

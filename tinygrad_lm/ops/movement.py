@@ -102,17 +102,23 @@ class Pad(Function):
 
 
 # --- wrappers ------------------------------------------------------------------------------
-def _shape_arg(shape):
-    """Accept ``reshape(2, 3)`` as well as ``reshape((2, 3))``."""
+def _shape_arg(op, shape):
+    """Accept ``reshape(2, 3)`` as well as ``reshape((2, 3))``; every entry must be an int."""
     if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = shape[0]
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{op}: expected a sequence of ints, got {shape!r}") from None
+    if not all(isinstance(n, numbers.Integral) for n in shape):
+        raise TypeError(f"{op}: expected ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
 
 
 def reshape(x, *shape):
     """View ``x`` with a new shape; one dimension may be -1 (inferred)."""
     (x,) = operands("reshape", x)
-    shape = _shape_arg(shape)
+    shape = _shape_arg("reshape", shape)
     known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
     unknown = sum(1 for n in shape if n == -1)
     fits = (unknown == 0 and known == x.size) or (unknown == 1 and known > 0 and x.size % known == 0)
@@ -124,7 +130,7 @@ def reshape(x, *shape):
 def permute(x, *axes):
     """Reorder axes: ``permute(x, 0, 2, 1)`` swaps the last two of a 3-d tensor."""
     (x,) = operands("permute", x)
-    axes = _shape_arg(axes)
+    axes = _shape_arg("permute", axes)
     if sorted(a % x.ndim if x.ndim else a for a in axes) != list(range(x.ndim)):
         raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}")
     return Permute.apply(x, axes=tuple(a % x.ndim for a in axes))
@@ -133,7 +139,7 @@ def permute(x, *axes):
 def transpose(x, *axes):
     """Reverse the axes (no arguments) or permute them as given, like ``ndarray.transpose``."""
     (x,) = operands("transpose", x)
-    axes = _shape_arg(axes) if axes else tuple(reversed(range(x.ndim)))
+    axes = _shape_arg("transpose", axes) if axes else tuple(reversed(range(x.ndim)))
     return permute(x, *axes)
 
 
@@ -149,7 +155,7 @@ def swapaxes(x, axis1, axis2):
 def expand(x, *shape):
     """Broadcast ``x`` to ``shape`` without copying (NumPy's broadcast_to)."""
     (x,) = operands("expand", x)
-    shape = _shape_arg(shape)
+    shape = _shape_arg("expand", shape)
     if broadcast_shape("expand", x.shape, shape) != shape:
         raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape}")
     return Expand.apply(x, shape=shape)
@@ -214,7 +220,12 @@ def _common(tensors, op):
 def pad(x, pad_width, value=0.0):
     """Pad with a constant: ``pad_width`` is one (before, after) pair per axis."""
     (x,) = operands("pad", x)
-    pad_width = tuple((int(b), int(a)) for b, a in pad_width)
+    if x.ndim == 0:
+        raise ShapeError("pad: a 0-d tensor has no axes to pad; reshape it to (1,) first")
+    try:
+        pad_width = tuple((int(b), int(a)) for b, a in pad_width)
+    except (TypeError, ValueError):
+        raise TypeError(f"pad: pad_width must be one (before, after) pair of ints per axis, got {pad_width!r}") from None
     if len(pad_width) != x.ndim or any(b < 0 or a < 0 for b, a in pad_width):
         raise ShapeError(f"pad: need {x.ndim} non-negative (before, after) pairs for shape {x.shape}, got {pad_width}")
     return Pad.apply(x, pad_width=pad_width, value=value)

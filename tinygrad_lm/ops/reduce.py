@@ -165,7 +165,8 @@ def var(x, axis=None, keepdims=False, ddof=0):
     x = require_float(x)
     axes = normalize_axes("var", axis, x.ndim)
     if _count(x.shape, axes) - ddof <= 0:
-        raise ShapeError(f"var: {_count(x.shape, axes)} elements with ddof={ddof} leave no degrees of freedom")
+        raise ShapeError(f"var: reducing shape {x.shape} over axes {axes} gives {_count(x.shape, axes)} "
+                         f"elements, which ddof={ddof} leaves no degrees of freedom")
     return Var.apply(x, axes=axes, keepdims=keepdims, ddof=ddof)
 
 
