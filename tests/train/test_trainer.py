@@ -48,11 +48,15 @@ def test_training_lowers_the_loss_and_writes_its_outputs(tmp_path, corpus):
         assert (tmp_path / name).exists(), name
 
 
-def test_resume_is_bit_exact(tmp_path, corpus):
+@pytest.mark.parametrize("steps", [40, pytest.param(200, marks=pytest.mark.slow)])
+def test_resume_is_bit_exact(tmp_path, corpus, steps):
+    """N steps straight == N/2 steps, stop, resume for N/2 more (with dropout on)."""
     straight, halves = tmp_path / "straight", tmp_path / "halves"
-    Trainer(_config(corpus, max_iters=20, dropout=0.1), straight, progress=False).run()
-    Trainer(_config(corpus, max_iters=10, dropout=0.1), halves, progress=False).run()
-    Trainer(_config(corpus, max_iters=20, dropout=0.1), halves, progress=False).run()
+    settings = {"dropout": 0.1, "eval_interval": steps // 4, "lr_decay_iters": steps}
+    Trainer(_config(corpus, max_iters=steps, **settings), straight, progress=False).run()
+    Trainer(_config(corpus, max_iters=steps // 2, **settings), halves, progress=False).run()
+    Trainer(_config(corpus, max_iters=steps, **settings), halves, progress=False).run()
+    assert len(_train_losses(straight)) == steps
     assert _train_losses(halves) == _train_losses(straight)  # exact float equality
     a, _, _ = load_model(straight / CHECKPOINT)
     b, _, _ = load_model(halves / CHECKPOINT)
