@@ -36,6 +36,7 @@ SIGNATURES = {
     "attention_fwd": "(q, k, v, mask, dropout_keep, causal, scale)",
     "attention_bwd": "(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale)",
     "adamw_step": "(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step)",
+    "embedding_bwd": "(ids, grad, vocab_size)",
 }
 
 
@@ -59,18 +60,25 @@ def test_every_kernel_documents_itself(backend):
         assert len(doc) > 40, f"{backend}.{name} needs a docstring with its formula and shapes"
 
 
-def test_numpy_is_the_default_table():
-    assert backends.active_backend() == "numpy"
-    assert backends.get_kernel("softmax_fwd") is numpy_ref.softmax_fwd
-    assert backends.kernels()["adamw_step"] is numpy_ref.adamw_step
+def test_the_default_table_is_active_until_another_is_set():
+    # Which table is the default (numba, or the environment's choice) is tested in
+    # test_kernel_selection.py, in fresh processes.
+    default = backends.default_backend()
+    assert default in backends.kernel_backends()
+    assert backends.active_backend() == default
+    assert backends.get_kernel("softmax_fwd") is backends.load_kernels(default)["softmax_fwd"]
+    with backends.use_kernels("numpy"):
+        assert backends.get_kernel("softmax_fwd") is numpy_ref.softmax_fwd
+        assert backends.kernels()["adamw_step"] is numpy_ref.adamw_step
+    assert backends.active_backend() == default
 
 
 def test_an_unknown_backend_is_refused_with_the_known_ones_listed():
-    with pytest.raises(ValueError, match=r"unknown kernel backend 'nope'.*known backends are numpy"):
+    with pytest.raises(ValueError, match=r"unknown kernel backend 'nope'.*known backends are numba, numpy"):
         backends.set_kernels("nope")
     with pytest.raises(ValueError, match="'nope'"), backends.use_kernels("nope"):
         pass
-    assert backends.active_backend() == "numpy"
+    assert backends.active_backend() == backends.default_backend()
 
 
 def test_an_unknown_kernel_name_is_refused_with_the_names_listed():
@@ -93,7 +101,7 @@ def test_a_table_missing_a_kernel_is_refused_naming_it(monkeypatch):
     _register(monkeypatch, "partial", table)
     with pytest.raises(ImportError, match=r"'partial'.*lacks \['gelu_bwd'\]"):
         backends.set_kernels("partial")
-    assert backends.active_backend() == "numpy"
+    assert backends.active_backend() == backends.default_backend()
 
 
 def _counting_table(calls):
@@ -113,7 +121,7 @@ def test_fused_ops_call_the_active_table_and_use_kernels_restores_it(monkeypatch
         assert backends.active_backend() == "counting"
         F.softmax(x).sum().backward()
         F.layer_norm(x).sum().backward()
-    assert backends.active_backend() == "numpy"
+    assert backends.active_backend() == backends.default_backend()
     assert calls == ["softmax_fwd", "softmax_bwd", "layer_norm_fwd", "layer_norm_bwd"]
 
 
@@ -131,17 +139,18 @@ def test_use_kernels_restores_the_table_when_its_block_raises(monkeypatch):
     _register(monkeypatch, "counting", _counting_table([]))
     with pytest.raises(RuntimeError, match="inside"), backends.use_kernels("counting"):
         raise RuntimeError("inside")
-    assert backends.active_backend() == "numpy"
+    assert backends.active_backend() == backends.default_backend()
 
 
 def test_set_kernels_switches_until_switched_back(monkeypatch):
     _register(monkeypatch, "counting", _counting_table([]))
+    default = backends.default_backend()
     try:
         backends.set_kernels("counting")
         assert backends.active_backend() == "counting"
     finally:
-        backends.set_kernels("numpy")
-    assert backends.active_backend() == "numpy"
+        backends.set_kernels(default)
+    assert backends.active_backend() == default
 
 
 # --- adamw_step --------------------------------------------------------------------------

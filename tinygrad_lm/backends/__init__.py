@@ -7,14 +7,19 @@ reference table and the truth every other table is tested against:
 
     name     module                          what it is
     numpy    tinygrad_lm.backends.numpy_ref  plain vectorised NumPy, written against ``xp``
+    numba    tinygrad_lm.backends.numba_cpu  compiled, parallel CPU loops (``@numba.njit``)
 
-Adding a table (Numba, CuPy) is one entry in ``BACKENDS``; its module is imported the first
-time the table is used, so a missing optional dependency only matters to whoever selects it.
+Adding a table (CuPy) is one entry in ``BACKENDS``; its module is imported the first time the
+table is used, so a missing optional dependency only matters to whoever selects it.
 
     from tinygrad_lm.backends import get_kernel, set_kernels, use_kernels
-    y = get_kernel("softmax_fwd")(x2d)        # from the active table ("numpy" by default)
+    y = get_kernel("softmax_fwd")(x2d)        # from the active table
     with use_kernels("numpy"):                # for one block, then the previous table again
         ...
+
+The table in use until ``set_kernels`` picks another is ``default_backend()``, decided on first
+use: the name in the environment variable ``TINYGRAD_LM_KERNELS`` (``numba`` or ``numpy``) if
+it is set, else ``numba`` when Numba imports, else ``numpy``, with one warning saying why.
 
 The contract every table keeps (the reference's docstrings give each kernel's formula):
 
@@ -33,16 +38,20 @@ The active table is a module-level setting, like ``no_grad``: the library is sin
 
 import contextlib
 import importlib
+import os
+import warnings
 
-BACKENDS = {"numpy": "tinygrad_lm.backends.numpy_ref"}
+ENV_VAR = "TINYGRAD_LM_KERNELS"
+
+BACKENDS = {"numpy": "tinygrad_lm.backends.numpy_ref", "numba": "tinygrad_lm.backends.numba_cpu"}
 
 KERNEL_NAMES = (
     "softmax_fwd", "softmax_bwd", "log_softmax_fwd", "log_softmax_bwd", "gelu_fwd", "gelu_bwd",
     "layer_norm_fwd", "layer_norm_bwd", "cross_entropy_fwd", "cross_entropy_bwd",
-    "attention_fwd", "attention_bwd", "adamw_step",
+    "attention_fwd", "attention_bwd", "adamw_step", "embedding_bwd",
 )
 
-_state = {"active": "numpy"}
+_state = {"active": None, "default": None}  # both decided on first use (default_backend)
 _tables = {}  # backend name -> {kernel name: function}, filled on first use
 
 
@@ -51,8 +60,39 @@ def kernel_backends():
     return sorted(BACKENDS)
 
 
+def default_backend():
+    """The table used until ``set_kernels`` picks another, decided once, on first use.
+
+    ``$TINYGRAD_LM_KERNELS`` if set (it must name a backend); otherwise "numba" when the Numba
+    table imports, else "numpy" with one warning that says why.
+    """
+    if _state["default"] is None:
+        chosen = os.environ.get(ENV_VAR, "")
+        if chosen and chosen not in BACKENDS:
+            raise ValueError(
+                f"{ENV_VAR}={chosen!r} is not a kernel backend; valid values are "
+                f"{', '.join(kernel_backends())} (unset it to use numba when Numba imports)"
+            )
+        if not chosen:
+            chosen = "numba"
+            try:
+                load_kernels("numba")
+            except ImportError as error:
+                warnings.warn(
+                    f"tinygrad_lm: the Numba kernels are unavailable ({error}); using the slower "
+                    f"NumPy reference kernels. Install numba, or set {ENV_VAR}=numpy to choose "
+                    f"them explicitly.",
+                    RuntimeWarning, stacklevel=2,
+                )
+                chosen = "numpy"
+        _state["default"] = chosen
+    return _state["default"]
+
+
 def active_backend():
     """The name of the table the fused ops use now."""
+    if _state["active"] is None:
+        _state["active"] = default_backend()
     return _state["active"]
 
 
@@ -60,7 +100,13 @@ def load_kernels(backend):
     """The table of ``backend`` as a dict ``{kernel name: function}`` (imports it once)."""
     _check_known(backend)
     if backend not in _tables:
-        module = importlib.import_module(BACKENDS[backend])
+        try:
+            module = importlib.import_module(BACKENDS[backend])
+        except ImportError as error:
+            raise ImportError(
+                f"kernel table {backend!r} ({BACKENDS[backend]}) cannot be imported: {error}; "
+                f"install what it needs or choose another table ({', '.join(kernel_backends())})"
+            ) from error
         missing = [name for name in KERNEL_NAMES if not callable(getattr(module, name, None))]
         if missing:
             raise ImportError(f"kernel table {backend!r} ({BACKENDS[backend]}) lacks {missing}")
@@ -70,7 +116,7 @@ def load_kernels(backend):
 
 def kernels():
     """The active table as a dict ``{kernel name: function}``."""
-    return load_kernels(_state["active"])
+    return load_kernels(active_backend())
 
 
 def get_kernel(name):
@@ -89,7 +135,7 @@ def set_kernels(backend):
 @contextlib.contextmanager
 def use_kernels(backend):
     """Use ``backend``'s table inside a ``with`` block, then restore the previous one."""
-    previous = _state["active"]
+    previous = active_backend()
     set_kernels(backend)
     try:
         yield load_kernels(backend)
@@ -105,6 +151,6 @@ def _check_known(backend):
 
 
 __all__ = [
-    "BACKENDS", "KERNEL_NAMES", "active_backend", "get_kernel", "kernel_backends", "kernels",
-    "load_kernels", "set_kernels", "use_kernels",
+    "BACKENDS", "ENV_VAR", "KERNEL_NAMES", "active_backend", "default_backend", "get_kernel",
+    "kernel_backends", "kernels", "load_kernels", "set_kernels", "use_kernels",
 ]

@@ -255,6 +255,24 @@ def attention_bwd(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale):
     return gq, gk, gv
 
 
+# --- embedding lookup's backward -----------------------------------------------------------
+def embedding_bwd(ids, grad, vocab_size):
+    """dweight_v = sum of grad_n over every position n with ids_n == v (a scatter-add).
+
+    ids (N,) int in 0..V-1, grad (N, D) the upstream gradient of weight[ids] -> dweight
+    (V, D), V = vocab_size, in grad's dtype; rows no id picked are 0. The forward is a plain
+    gather, weight[ids], so it needs no kernel.
+    Numerics: ``add.at`` adds unbuffered, one position at a time in order 0..N-1, so repeated
+    ids accumulate (``dweight[ids] += grad`` would keep only one of them) and every element
+    receives its additions in position order: deterministic, and the order a port must keep
+    to be bit-identical.
+    """
+    xp = array_module(grad)
+    dweight = xp.zeros((vocab_size, grad.shape[1]), dtype=grad.dtype)  # (V, D)
+    xp.add.at(dweight, ids, grad)  # (N, D) rows added into (V, D) at rows ids
+    return dweight
+
+
 # --- the optimizer's update ----------------------------------------------------------------
 def adamw_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
     """One AdamW update, in place on param, m and v (Loshchilov & Hutter 2019, Algorithm 2).

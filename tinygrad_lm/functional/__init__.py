@@ -2,6 +2,7 @@
 
     import tinygrad_lm.functional as F
     probs = F.softmax(logits, axis=-1)
+    vectors = F.embedding(weight, ids)
     loss = F.cross_entropy(logits, targets, ignore_index=-100)
     y = F.scaled_dot_product_attention(q, k, v, causal=True)
 
@@ -27,6 +28,7 @@ from . import composed, fused
 from .composed import dropout
 from .fused import (
     cross_entropy,
+    embedding,
     gelu,
     layer_norm,
     log_softmax,
@@ -36,6 +38,6 @@ from .fused import (
 from .losses import kl_div, mse_loss
 
 __all__ = [
-    "composed", "cross_entropy", "dropout", "fused", "gelu", "kl_div", "layer_norm", "log_softmax",
-    "mse_loss", "scaled_dot_product_attention", "softmax",
+    "composed", "cross_entropy", "dropout", "embedding", "fused", "gelu", "kl_div", "layer_norm",
+    "log_softmax", "mse_loss", "scaled_dot_product_attention", "softmax",
 ]

@@ -12,6 +12,7 @@ match in value and gradient, and as the page a learner reads first:
     cross_entropy   = -log softmax(logits)[target], weighted, smoothed, reduced
     attention       = softmax(q k^T * scale, masked) v
     dropout(x)      = x * keep / (1 - p)
+    embedding       = weight[ids]                       the primitive ``ops.embedding`` itself
 
 ``dropout`` exists only here (see ``tinygrad_lm/functional/__init__.py`` for why).
 Arguments are checked in ``_common.py``, shared with the fused versions.
@@ -20,7 +21,7 @@ Arguments are checked in ``_common.py``, shared with the fused versions.
 import math
 
 from ..engine import Tensor, array_module
-from ..ops import where
+from ..ops import embedding, where
 from ._common import (
     attention_args,
     check_choice,
@@ -166,6 +167,6 @@ def dropout(x, p=0.5, training=True, rng=None):
 
 
 __all__ = [
-    "cross_entropy", "dropout", "gelu", "layer_norm", "log_softmax", "scaled_dot_product_attention",
-    "softmax",
+    "cross_entropy", "dropout", "embedding", "gelu", "layer_norm", "log_softmax",
+    "scaled_dot_product_attention", "softmax",
 ]

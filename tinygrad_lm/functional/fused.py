@@ -8,6 +8,7 @@ saved arrays), the fused ``Softmax`` is one node: its forward calls the kernel
 
     row ops      (..., C) with the op's axis moved last -> contiguous (N, C) rows
     attention    (*batch, T, D)                         -> contiguous (B, T, D)
+    embedding    ids (...), gradient (..., D)           -> ids (N,), gradient rows (N, D)
 
 A Function keeps the table it ran its forward with (``ctx.kernels``), so backward uses the
 same backend even if the active one changes in between. Arguments are checked in
@@ -16,6 +17,8 @@ same backend even if the active one changes in between. Arguments are checked in
 
 from ..backends import kernels
 from ..engine import Function, Tensor, array_module
+from ..engine.errors import DTypeError, ShapeError
+from ..ops._operands import operands
 from ._common import (
     attention_args,
     check_choice,
@@ -144,13 +147,13 @@ class Attention(Function):
         ctx.kernels, ctx.causal, ctx.scale = kernels(), causal, scale
         tq, tk = q.shape[-2], k.shape[-2]
 
-        def fold(a, rows):  # (..., rows, cols) -> (B, rows, cols), contiguous
-            a = xp.broadcast_to(a, (*batch, rows, a.shape[-1]))
-            return xp.ascontiguousarray(a.reshape(-1, rows, a.shape[-1]))
+        def fold(a, rows, cols):  # (..., rows, cols), broadcastable -> (B, rows, cols), contiguous
+            a = xp.broadcast_to(a, (*batch, rows, cols))
+            return xp.ascontiguousarray(a.reshape(-1, rows, cols))
 
-        q3, k3, v3 = fold(q, tq), fold(k, tk), fold(v, tk)
+        q3, k3, v3 = fold(q, tq, q.shape[-1]), fold(k, tk, k.shape[-1]), fold(v, tk, v.shape[-1])
         if mask is not None:
-            mask = fold(mask, tq)  # (..., Tq, Tk) -> (B, Tq, Tk)
+            mask = fold(mask, tq, tk)  # (..., Tq or 1, Tk or 1) -> (B, Tq, Tk)
         if keep is not None:
             keep = keep.reshape(-1, tq, tk)  # (*batch, Tq, Tk) -> (B, Tq, Tk)
         out, lse = ctx.kernels["attention_fwd"](q3, k3, v3, mask, keep, causal, scale)
@@ -166,6 +169,24 @@ class Attention(Function):
             ctx.q, ctx.k, ctx.v, ctx.mask, ctx.keep, ctx.out, ctx.lse, gout, ctx.causal, ctx.scale
         )
         return tuple(grad.reshape(*ctx.batch, *grad.shape[1:]) for grad in grads)  # (B, T, D) -> (*batch, T, D)
+
+
+class Embedding(Function):
+    """out = weight[ids]: a gather (no kernel needed), then kernel embedding_bwd(ids, g, V).
+
+    weight (V, D), ids (...) int -> out (..., D); ids are a setting, not an input.
+    """
+
+    @staticmethod
+    def forward(ctx, weight, ids):
+        ctx.kernels, ctx.vocab = kernels(), weight.shape[0]
+        ctx.save(ids=ids.reshape(-1))  # (...) -> (N,)
+        return weight[ids]  # (V, D)[(...)] -> (..., D)
+
+    @staticmethod
+    def backward(ctx, g):
+        g_rows = array_module(g).ascontiguousarray(g.reshape(-1, g.shape[-1]))  # (..., D) -> (N, D)
+        return (ctx.kernels["embedding_bwd"](ctx.ids, g_rows, ctx.vocab),)
 
 
 # --- the wrappers users call ---------------------------------------------------------------
@@ -219,6 +240,25 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, weigh
     return reduce_cross_entropy(losses, targets, weight, ignore_index, reduction)
 
 
+def embedding(weight, ids):
+    """Rows of ``weight`` (V, D) picked by integer ``ids`` (...) -> (..., D) (fused).
+
+    Backward: dweight_v = sum of the gradient rows at every position where ids == v, added
+    in position order (repeated ids accumulate; deterministic). The composed version is the
+    primitive ``tinygrad_lm.ops.embedding``; both refuse the same bad ids with one message.
+    """
+    (weight,) = operands("embedding", weight)
+    ids = ids.data if isinstance(ids, Tensor) else array_module(weight.data).asarray(ids)
+    if ids.dtype.kind not in "iu":
+        raise DTypeError(f"embedding: ids must be integers, got {ids.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be (vocab, dim), got shape {weight.shape}")
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= weight.shape[0]):
+        bad = int(ids.max()) if int(ids.max()) >= weight.shape[0] else int(ids.min())
+        raise IndexError(f"embedding: id {bad} is outside the vocabulary 0..{weight.shape[0] - 1}")
+    return Embedding.apply(weight, ids=ids.astype("int64", copy=False))
+
+
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False, dropout_p=0.0, rng=None, scale=None):
     """softmax(q k^T * scale, masked) v (fused); the full statement is in composed.py.
 
@@ -233,4 +273,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, dropout_p=0.0
     return Attention.apply(q, k, v, mask=mask, keep=keep, causal=bool(causal), scale=scale, batch=batch)
 
 
-__all__ = ["cross_entropy", "gelu", "layer_norm", "log_softmax", "scaled_dot_product_attention", "softmax"]
+__all__ = [
+    "cross_entropy", "embedding", "gelu", "layer_norm", "log_softmax", "scaled_dot_product_attention",
+    "softmax",
+]

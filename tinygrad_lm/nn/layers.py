@@ -26,7 +26,6 @@ import math
 import numpy as np
 
 from .. import functional as F
-from .. import ops
 from ..engine.errors import ShapeError
 from .module import Module, Parameter
 
@@ -70,7 +69,7 @@ class Embedding(Module):
         self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)).astype(dtype))
 
     def forward(self, ids):
-        return ops.embedding(self.weight, ids)  # (...) -> (..., embedding_dim)
+        return F.embedding(self.weight, ids)  # (...) -> (..., embedding_dim)
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"

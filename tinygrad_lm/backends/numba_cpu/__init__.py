@@ -1,0 +1,46 @@
+"""The Numba kernel table: every kernel of ``numpy_ref``, as compiled loops on the CPU.
+
+Same names, same signatures, same results within floating-point tolerance (tests/backends
+prove it against ``numpy_ref``, the truth). Each kernel is a small Python wrapper that makes
+its inputs C-contiguous and allocates the outputs, around an ``@numba.njit`` loop that does
+the work:
+
+    rows.py           softmax, log_softmax, layer_norm     one row per thread, float64 sums
+    cross_entropy.py  cross_entropy                        one row per thread, lse saved
+    elementwise.py    gelu (exact erf and tanh forms)      one element per iteration
+    attention.py      attention                            one batch entry per thread, one
+                                                           row of scores at a time
+    optim.py          adamw_step                           one fused in-place pass
+    embedding.py      embedding_bwd                        column blocks, position order
+
+Every loop is compiled with ``cache=True`` (the machine code is kept in ``__pycache__``, so
+only the first run after a change pays the compile time) and ``parallel=True``: ``prange``
+splits rows, batch entries or elements between threads (``NUMBA_NUM_THREADS``), for calls
+with at least ``_wrappers.PARALLEL_FROM`` elements of work; smaller calls stay on the calling
+thread (``_wrappers.launch``). No two threads write the same element, and every sum runs in
+a fixed order, so results do not depend on the number of threads.
+
+With ``NUMBA_DISABLE_JIT=1`` the same code runs as plain Python (``prange`` is ``range``),
+which is how you step through a kernel in a debugger. Importing this module imports Numba;
+``tinygrad_lm.backends`` falls back to ``numpy_ref`` when that fails.
+"""
+
+from .attention import attention_bwd, attention_fwd
+from .cross_entropy import cross_entropy_bwd, cross_entropy_fwd
+from .elementwise import gelu_bwd, gelu_fwd
+from .embedding import embedding_bwd
+from .optim import adamw_step
+from .rows import (
+    layer_norm_bwd,
+    layer_norm_fwd,
+    log_softmax_bwd,
+    log_softmax_fwd,
+    softmax_bwd,
+    softmax_fwd,
+)
+
+__all__ = [
+    "adamw_step", "attention_bwd", "attention_fwd", "cross_entropy_bwd", "cross_entropy_fwd",
+    "embedding_bwd", "gelu_bwd", "gelu_fwd", "layer_norm_bwd", "layer_norm_fwd", "log_softmax_bwd",
+    "log_softmax_fwd", "softmax_bwd", "softmax_fwd",
+]

@@ -1,0 +1,98 @@
+"""Cross-entropy kernels in Numba: per-row losses of logits (N, C) against integer targets (N,).
+
+Like the other row kernels, a wrapper with the reference's signature makes the arrays
+contiguous (targets int64, class weights in the logits' dtype) and allocates outputs; an
+``@njit`` loop handles one row per ``prange`` iteration. Ignore_index, class weights and
+label smoothing are handled inside the row loop, so no (N, C) temporary is ever built.
+
+Formulas and numerics: ``numpy_ref.cross_entropy_fwd`` and ``cross_entropy_bwd``. Left out:
+reducing the losses (the functional layer sums or averages them).
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._wrappers import as_input, float16_via_float32, launch
+
+
+@njit(cache=True, parallel=True)
+def _cross_entropy_fwd_rows(logits, targets, weight, ignore_index, smoothing, losses, lse):
+    n, c = logits.shape
+    for i in prange(n):  # row i
+        m = logits[i, 0]
+        for j in range(1, c):
+            m = max(m, logits[i, j])
+        total = 0.0  # float64 sum of exp(x - m)
+        for j in range(c):
+            total += math.exp(logits[i, j] - m)
+        row_lse = m + math.log(total)  # log-sum-exp, never log(softmax)
+        lse[i] = row_lse
+        t = targets[i]
+        if t == ignore_index:
+            losses[i] = 0.0
+            continue
+        nll = weight[t] * (row_lse - logits[i, t])  # -w_t log p_t
+        smooth = 0.0  # sum_c -w_c log p_c, the uniform target's share
+        if smoothing != 0.0:
+            for j in range(c):
+                smooth += weight[j] * (row_lse - logits[i, j])
+        losses[i] = (1.0 - smoothing) * nll + (smoothing / c) * smooth
+
+
+@float16_via_float32
+def cross_entropy_fwd(logits, targets, weight, ignore_index, label_smoothing):
+    """Per-row losses (N,) and log-sum-exps (N,) of logits (N, C); formula: numpy_ref.cross_entropy_fwd.
+
+    Trick: one row per thread; max, then the float64 exp-sum, then lse = max + log(sum), and
+    log p_c = x_c - lse is used directly (no softmax array, no log of a probability). The
+    smoothing sum is skipped when label_smoothing is 0.
+    """
+    logits = as_input(logits)
+    targets = as_input(targets, dtype=np.int64)
+    weight = as_input(weight, dtype=logits.dtype)
+    n = logits.shape[0]
+    losses, lse = np.empty(n, dtype=logits.dtype), np.empty(n, dtype=logits.dtype)  # (N,) each
+    launch(_cross_entropy_fwd_rows, logits.size, logits, targets, weight, int(ignore_index), float(label_smoothing),
+           losses, lse)
+    return losses, lse
+
+
+@njit(cache=True, parallel=True)
+def _cross_entropy_bwd_rows(logits, targets, weight, lse, grad_losses, ignore_index, smoothing, glogits):
+    n, c = logits.shape
+    weight_sum = 0.0  # W = sum_c w_c
+    for j in range(c):
+        weight_sum += weight[j]
+    for i in prange(n):  # row i
+        t = targets[i]
+        if t == ignore_index:
+            for j in range(c):
+                glogits[i, j] = 0.0
+            continue
+        g = grad_losses[i]
+        w_t = weight[t]
+        scale = (1.0 - smoothing) * w_t + (smoothing / c) * weight_sum  # multiplies p_ic
+        for j in range(c):
+            p = math.exp(logits[i, j] - lse[i])  # softmax rebuilt from the saved lse
+            d = scale * p - (smoothing / c) * weight[j]  # dloss_i / dx_ij, in float64
+            if j == t:
+                d -= (1.0 - smoothing) * w_t  # the one-hot target's term
+            glogits[i, j] = g * d
+
+
+@float16_via_float32
+def cross_entropy_bwd(logits, targets, weight, lse, grad_losses, ignore_index, label_smoothing):
+    """glogits (N, C) of cross_entropy_fwd's losses; formula: numpy_ref.cross_entropy_bwd.
+
+    Trick: p = exp(x - lse) from the saved lse (N,), computed and used in one pass; the
+    one-hot term is subtracted at the target column before the store; ignored rows are zero.
+    """
+    logits = as_input(logits)
+    targets = as_input(targets, dtype=np.int64)
+    weight, lse, grad_losses = (as_input(a, dtype=logits.dtype) for a in (weight, lse, grad_losses))
+    glogits = np.empty_like(logits)  # (N, C)
+    launch(_cross_entropy_bwd_rows, logits.size, logits, targets, weight, lse, grad_losses, int(ignore_index),
+                            float(label_smoothing), glogits)
+    return glogits

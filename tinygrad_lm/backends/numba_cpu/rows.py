@@ -1,0 +1,207 @@
+"""Row kernels in Numba: softmax, log_softmax and layer_norm over the rows of an (N, C) array.
+
+Every kernel here has the same shape: a Python wrapper with the reference's name and
+signature makes its inputs C-contiguous and allocates the outputs, then an ``@njit`` loop
+does the work, one row per iteration of a ``prange`` (rows are independent, so threads never
+write the same element). Inside a row, sums are accumulated in float64 even for float32
+input; each row is read two or three times while it sits in the cache.
+
+The formulas and the numerics promised are the reference's (``numpy_ref``); each docstring
+here says only which trick the loop uses. Left out: blocking over the class axis for huge C
+(a row of a GPT vocabulary, 50k floats, still fits in L2).
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._wrappers import as_input, float16_via_float32, launch
+
+ROWS_PER_BLOCK = 32  # rows per partial sum in layer_norm_bwd's gw and gb (fixed, see there)
+
+
+# --- softmax and log-softmax ---------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def _softmax_fwd_rows(x, y):
+    n, c = x.shape
+    for i in prange(n):  # row i
+        m = x[i, 0]  # the row maximum, so every exponent is <= 0
+        for j in range(1, c):
+            m = max(m, x[i, j])
+        total = 0.0  # float64 sum of exp(x - m), >= 1
+        for j in range(c):
+            e = math.exp(x[i, j] - m)
+            y[i, j] = e
+            total += e
+        inverse = 1.0 / total
+        for j in range(c):
+            y[i, j] *= inverse
+
+
+@float16_via_float32
+def softmax_fwd(x):
+    """softmax of each row, x (N, C) -> y (N, C); formula: numpy_ref.softmax_fwd.
+
+    Trick: three passes over one cached row (max, exp and sum in float64, scale by 1/sum);
+    rows run in parallel.
+    """
+    x = as_input(x)
+    y = np.empty_like(x)  # (N, C)
+    launch(_softmax_fwd_rows, x.size, x, y)
+    return y
+
+
+@njit(cache=True, parallel=True)
+def _softmax_bwd_rows(y, gy, gx):
+    n, c = y.shape
+    for i in prange(n):  # row i
+        dot = 0.0  # sum_k gy_k y_k in float64
+        for j in range(c):
+            dot += gy[i, j] * y[i, j]
+        for j in range(c):
+            gx[i, j] = y[i, j] * (gy[i, j] - dot)
+
+
+@float16_via_float32
+def softmax_bwd(y, gy):
+    """gx = y * (gy - sum_k gy_k y_k) per row, y and gy (N, C) -> gx (N, C); numpy_ref.softmax_bwd.
+
+    Trick: the Jacobian is never formed; one float64 dot product per row, then one pass.
+    """
+    y, gy = as_input(y), as_input(gy)
+    gx = np.empty_like(y)  # (N, C)
+    launch(_softmax_bwd_rows, y.size, y, gy, gx)
+    return gx
+
+
+@njit(cache=True, parallel=True)
+def _log_softmax_fwd_rows(x, y):
+    n, c = x.shape
+    for i in prange(n):  # row i
+        m = x[i, 0]
+        for j in range(1, c):
+            m = max(m, x[i, j])
+        total = 0.0  # float64 sum of exp(x - m), in [1, C]
+        for j in range(c):
+            total += math.exp(x[i, j] - m)
+        log_total = math.log(total)
+        for j in range(c):
+            y[i, j] = (x[i, j] - m) - log_total
+
+
+@float16_via_float32
+def log_softmax_fwd(x):
+    """log_softmax of each row, x (N, C) -> y (N, C); formula: numpy_ref.log_softmax_fwd.
+
+    Trick: log-sum-exp with the row maximum subtracted, the sum kept in float64; the
+    exponentials are not stored, only summed.
+    """
+    x = as_input(x)
+    y = np.empty_like(x)  # (N, C)
+    launch(_log_softmax_fwd_rows, x.size, x, y)
+    return y
+
+
+@njit(cache=True, parallel=True)
+def _log_softmax_bwd_rows(y, gy, gx):
+    n, c = y.shape
+    for i in prange(n):  # row i
+        total = 0.0  # sum_k gy_k in float64
+        for j in range(c):
+            total += gy[i, j]
+        for j in range(c):
+            gx[i, j] = gy[i, j] - math.exp(y[i, j]) * total
+
+
+@float16_via_float32
+def log_softmax_bwd(y, gy):
+    """gx = gy - exp(y) * sum_k gy_k per row, (N, C) -> (N, C); numpy_ref.log_softmax_bwd.
+
+    Trick: the softmax is exp(y), recomputed on the fly instead of stored.
+    """
+    y, gy = as_input(y), as_input(gy)
+    gx = np.empty_like(y)  # (N, C)
+    launch(_log_softmax_bwd_rows, y.size, y, gy, gx)
+    return gx
+
+
+# --- layer normalisation ---------------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def _layer_norm_fwd_rows(x, weight, bias, eps, y, mean, rstd):
+    n, c = x.shape
+    for i in prange(n):  # row i
+        total = 0.0
+        for j in range(c):
+            total += x[i, j]
+        mu = total / c
+        squares = 0.0  # two passes: sum (x - mean)^2, never E[x^2] - mean^2 (cancellation)
+        for j in range(c):
+            d = x[i, j] - mu
+            squares += d * d
+        r = 1.0 / math.sqrt(squares / c + eps)  # biased variance, eps inside the root
+        for j in range(c):
+            y[i, j] = (x[i, j] - mu) * r * weight[j] + bias[j]
+        mean[i] = mu
+        rstd[i] = r
+
+
+@float16_via_float32
+def layer_norm_fwd(x, weight, bias, eps):
+    """LayerNorm of each row: x (N, C), weight (C,), bias (C,) -> y (N, C), mean (N,), rstd (N,).
+
+    Formula: numpy_ref.layer_norm_fwd. Trick: mean and variance in float64 with two passes
+    over the cached row (the variance from centred values), then one pass writes y.
+    """
+    x = as_input(x)
+    weight, bias = as_input(weight, dtype=x.dtype), as_input(bias, dtype=x.dtype)
+    n = x.shape[0]
+    y = np.empty_like(x)  # (N, C)
+    mean, rstd = np.empty(n, dtype=x.dtype), np.empty(n, dtype=x.dtype)  # (N,) each
+    launch(_layer_norm_fwd_rows, x.size, x, weight, bias, float(eps), y, mean, rstd)
+    return y, mean, rstd
+
+
+@njit(cache=True, parallel=True)
+def _layer_norm_bwd_rows(x, weight, mean, rstd, gy, gx, gw_blocks, gb_blocks):
+    n, c = x.shape
+    for block in prange(gw_blocks.shape[0]):  # rows block*32 .. block*32 + 31
+        for i in range(block * ROWS_PER_BLOCK, min(n, (block + 1) * ROWS_PER_BLOCK)):
+            mu, r = mean[i], rstd[i]
+            mean_g = 0.0  # mean_j(gxhat) over row i
+            mean_gx = 0.0  # mean_j(gxhat * xhat)
+            for j in range(c):
+                xhat = (x[i, j] - mu) * r
+                g = gy[i, j] * weight[j]
+                mean_g += g
+                mean_gx += g * xhat
+                gw_blocks[block, j] += gy[i, j] * xhat  # this block's share of gw and gb
+                gb_blocks[block, j] += gy[i, j]
+            mean_g /= c
+            mean_gx /= c
+            for j in range(c):
+                xhat = (x[i, j] - mu) * r
+                gx[i, j] = r * (gy[i, j] * weight[j] - mean_g - xhat * mean_gx)
+
+
+@float16_via_float32
+def layer_norm_bwd(x, weight, mean, rstd, gy):
+    """Gradients of layer_norm_fwd: -> gx (N, C), gw (C,), gb (C,); formula: numpy_ref.layer_norm_bwd.
+
+    Trick: gx is per row, but gw and gb sum over all rows, and threads must not add into the
+    same (C,) vector. Rows are cut into fixed blocks of 32; each block sums its rows into its
+    own float64 row of ``gw_blocks`` (parallel), then the blocks are added in order (serial).
+    The block size does not depend on the thread count, so the result is bit-identical
+    whatever the number of threads.
+    """
+    x, gy = as_input(x), as_input(gy)
+    weight, mean, rstd = (as_input(a, dtype=x.dtype) for a in (weight, mean, rstd))
+    n, c = x.shape
+    blocks = -(-n // ROWS_PER_BLOCK)  # ceil(N / 32)
+    gw_blocks = np.zeros((blocks, c))  # (blocks, C) float64 partial sums
+    gb_blocks = np.zeros((blocks, c))
+    gx = np.empty_like(x)  # (N, C)
+    launch(_layer_norm_bwd_rows, x.size, x, weight, mean, rstd, gy, gx, gw_blocks, gb_blocks)
+    gw = gw_blocks.sum(axis=0).astype(x.dtype)  # (blocks, C) -> (C,), in block order
+    gb = gb_blocks.sum(axis=0).astype(x.dtype)
+    return gx, gw, gb
