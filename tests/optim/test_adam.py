@@ -53,12 +53,14 @@ def test_adamw_decay_is_decoupled_and_adam_decay_is_normalized(make_param):
     np.testing.assert_allclose(adam.state[0]["exp_avg"], [0.02], rtol=1e-15)
 
 
-def test_without_weight_decay_adam_and_adamw_agree_exactly(quadratic):
+def test_without_weight_decay_adam_and_adamw_agree(quadratic):
+    # Same algebra, two codes: Adam's NumPy update and AdamW's adamw_step kernel order the
+    # bias corrections differently, so they agree to rounding, not bit for bit.
     a, b = quadratic.parameters(), quadratic.parameters()
     got_a = quadratic.run(Adam(a, lr=0.05), a, steps=10)
     got_b = quadratic.run(AdamW(b, lr=0.05, weight_decay=0.0), b, steps=10)
     for x, y in zip(got_a, got_b):
-        np.testing.assert_array_equal(x, y)
+        np.testing.assert_allclose(x, y, rtol=1e-13, atol=0)
 
 
 def reference_adam(quadratic, steps, lr, betas, eps, weight_decay, decoupled):

@@ -4,19 +4,22 @@ Adam is Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization", Algori
 weight decay added to the gradient as an L2 term (as in ``torch.optim.Adam``). AdamW is
 Loshchilov & Hutter (2019), "Decoupled Weight Decay Regularization", Algorithm 2: the decay
 shrinks the weights directly and never passes through the moment estimates, so every weight
-decays at the same relative rate however large its gradient history. Both classes share one
-update; only the place where weight decay enters differs.
+decays at the same relative rate however large its gradient history. Adam's update is written
+out here in NumPy; AdamW's runs as the fused ``adamw_step`` kernel of the active kernel table
+(one pass over param, grad and both moments instead of about ten), whose reference version in
+``backends/numpy_ref.py`` is the same algebra.
 
 Convention for AdamW's decay: ``p <- p - lr * weight_decay * p``, i.e. the decay is scaled by
 the current learning rate (PyTorch's convention; the paper scales it by the schedule
 multiplier eta_t alone, which is the same rule with weight_decay measured in units of lr).
 A learning-rate schedule therefore also schedules the decay.
 
-Left out: AMSGrad, ``maximize``, the fused backend kernel (``adamw_step``) for many tensors.
+Left out: AMSGrad, ``maximize``, a multi-tensor kernel that updates every parameter in one call.
 """
 
 from typing import ClassVar
 
+from ..backends import get_kernel
 from ..engine import array_module
 from ._checks import require
 from .optimizer import Optimizer
@@ -41,7 +44,6 @@ class Adam(Optimizer):
     hyperparameter_types: ClassVar[dict] = {"lr": float, "betas": tuple, "eps": float, "weight_decay": float}
     state_keys = ("step", "exp_avg", "exp_avg_sq")
     required_state_keys = state_keys
-    decoupled_weight_decay = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
@@ -53,17 +55,20 @@ class Adam(Optimizer):
         require(group["eps"] > 0, where, "eps", group["eps"], "must be > 0")
         require(group["weight_decay"] >= 0, where, "weight_decay", group["weight_decay"], "must be >= 0")
 
+    @staticmethod
+    def _start(param, state):
+        """Count this step; create the zero moments on a parameter's first step."""
+        if "step" not in state:
+            xp = array_module(param)
+            state.update(step=0, exp_avg=xp.zeros_like(param), exp_avg_sq=xp.zeros_like(param))
+        state["step"] += 1
+
     def update(self, param, grad, state, group):
         xp = array_module(param)
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        if "step" not in state:
-            state.update(step=0, exp_avg=xp.zeros_like(param), exp_avg_sq=xp.zeros_like(param))
+        self._start(param, state)
         if weight_decay != 0:
-            if self.decoupled_weight_decay:
-                param -= lr * weight_decay * param
-            else:
-                grad = grad + weight_decay * param  # a new array: .grad itself is never changed
-        state["step"] += 1
+            grad = grad + weight_decay * param  # L2: a new array, .grad itself is never changed
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
         m += (1 - beta1) * grad
@@ -84,10 +89,15 @@ class AdamW(Adam):
         p     <- p - lr * m_hat / (sqrt(v_hat) + eps)
 
     Default weight_decay = 0.01 (PyTorch's). Pair it with ``param_groups_for_weight_decay`` so
-    biases, LayerNorm weights (and, if asked, embeddings) are not decayed.
+    biases, LayerNorm weights (and, if asked, embeddings) are not decayed. The update runs as
+    the active kernel table's ``adamw_step``.
     """
-
-    decoupled_weight_decay = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def update(self, param, grad, state, group):
+        self._start(param, state)
+        beta1, beta2 = group["betas"]
+        get_kernel("adamw_step")(param, grad, state["exp_avg"], state["exp_avg_sq"], group["lr"], beta1, beta2,
+                                 group["eps"], group["weight_decay"], state["step"])
