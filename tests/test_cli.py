@@ -16,7 +16,7 @@ def run_dir(tmp_path_factory):
     (root / "text.txt").write_text(text)
     out = root / "run"
     code = cli.main(["train", "--preset", "tiny", "--text", str(root / "text.txt"), "--out", str(out),
-                     "--no-progress", "max_iters=30", "eval_interval=15", "n_embd=16", "block_size=16"])
+                     "--no-progress", "--kernels", "numpy", "max_iters=30", "eval_interval=15", "n_embd=16", "block_size=16"])
     assert code == 0
     return out
 
@@ -73,6 +73,7 @@ def test_tampered_checkpoint_is_refused(run_dir, capsys, tmp_path):
     (["sample", "--checkpoint", "/no/such/run"], "train first"),
     (["demo", "--batch", "0"], "must be between"),
     (["frobnicate"], "invalid choice"),
+    (["train", "--kernels", "fortran"], "invalid choice: 'fortran'"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, expected):
     assert expected in _one_line_error(capsys, argv)

@@ -6,11 +6,14 @@
     x.grad  # array([[2., 4.]], dtype=float32)
 
 The package is a ladder (see README): ``engine`` (Tensor, Function, the graph walk), ``ops``
-(primitives with hand-derived backward), and ``testing`` (gradcheck, Hypothesis strategies,
-the op registry) that proves every op. Importing the package attaches the ops to Tensor.
+(primitives with hand-derived backward), ``backends`` (the kernel tables behind the fused
+ops: ``set_kernels("numba" | "numpy")``, ``use_kernels``), and ``testing`` (gradcheck,
+Hypothesis strategies, the op registry) that proves every op. Importing the package attaches
+the ops to Tensor.
 """
 
 from . import ops
+from .backends import active_backend, set_kernels, use_kernels
 from .engine import (
     BackwardError,
     DTypeError,
@@ -35,6 +38,6 @@ __version__ = "0.1.0"
 __all__ = [
     "BackwardError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor", "arange",
     "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad", "ones", "ops", "randn",
-    "tensor", "zeros",
+    "tensor", "zeros", "active_backend", "set_kernels", "use_kernels",
 ]
 __all__ += ops.__all__

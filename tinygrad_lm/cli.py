@@ -3,7 +3,7 @@
 Subcommands:
 
     tinygrad-lm train [--preset NAME] [--corpus shakespeare|stdlib] [--text PATH] [--out DIR]
-                      [--no-progress] [key=value ...]
+                      [--kernels numba|numpy] [--no-progress] [key=value ...]
         trains a GPT (see ``tinygrad_lm.train.config`` for presets and keys); resumes when
         DIR already holds a checkpoint of the same run.
     tinygrad-lm sample --checkpoint DIR --prompt TEXT [--max-new-tokens N] [--temperature T]
@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lm import tensor, testing
+from tinygrad_lm import active_backend, tensor, testing, use_kernels
+from tinygrad_lm.backends import kernel_backends
 from tinygrad_lm.data import CorpusError, TokenizerError, load_corpus, train_val_split
 from tinygrad_lm.train import (
     PRESETS,
@@ -135,6 +136,8 @@ def add_train_parser(subparsers) -> None:
     parser.add_argument("--text", metavar="PATH", help="train on this UTF-8 text file instead")
     parser.add_argument("--out", metavar="DIR", help="output directory (default runs/PRESET)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--kernels", choices=kernel_backends(), help="kernel table for the fused ops "
+                        "(default: numba when it imports; or set TINYGRAD_LM_KERNELS)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="RunConfig fields to change")
     parser.set_defaults(run=run_train)
 
@@ -148,8 +151,9 @@ def run_train(args) -> int:
     if args.text:
         config = dataclasses.replace(config, text_path=str(Path(args.text).resolve()))
     out = Path(args.out or Path("runs") / args.preset)
-    print(f"training {args.preset} into {out}/ ({config.max_iters} steps)")
-    summary = Trainer(config, out, progress=not args.no_progress).run()
+    with use_kernels(args.kernels or active_backend()):
+        print(f"training {args.preset} into {out}/ ({config.max_iters} steps, {active_backend()} kernels)")
+        summary = Trainer(config, out, progress=not args.no_progress).run()
     final = summary["final_eval"]
     print(f"done: {summary['steps']} steps in {summary['wall_time_s']:.1f} s "
           f"(median step {summary['median_step_ms'] or 0:.1f} ms); "
