@@ -1,0 +1,148 @@
+"""Smoke tests of benchmarks/: each script runs with tiny settings and writes what it promises.
+
+Every script runs in a subprocess with ``--quick --repeats 2`` into a temporary folder, with
+PyTorch hidden (a stand-in ``torch`` package first on PYTHONPATH raises ImportError), so the
+tests neither need PyTorch nor take its import time, and they check that a missing peer is
+recorded with its reason instead of crashing. The JSON is checked for structure and sanity
+(every contender present, positive times, p10 <= median <= p90, machine and command
+recorded); never for speed, which is the scripts' business on a quiet machine.
+
+Where PyTorch is installed, one more test checks the benchmark's PyTorch GPT against
+tinygrad_lm's: from the same weights and batches, two full training steps give the same
+losses, gradients and weights. The Numba compile-time measurement (a
+cold compile of the whole table) is marked slow.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinygrad_lm.backends import BACKENDS, KERNEL_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+HIDDEN_REASON = "torch is hidden by tests/test_benchmarks.py"
+
+
+def numba_table_loads():
+    if "numba" not in BACKENDS:
+        return False
+    from tinygrad_lm.backends import load_kernels
+
+    try:
+        load_kernels("numba")
+    except ImportError:
+        return False
+    return True
+
+
+def run_script(script, tmp_path, *args, hide_torch=True):
+    """Run benchmarks/<script> --quick --repeats 2 --out tmp_path/out; return the finished process."""
+    env = dict(os.environ)
+    if hide_torch:
+        stand_in = tmp_path / "hide" / "torch"
+        stand_in.mkdir(parents=True)
+        (stand_in / "__init__.py").write_text(f"raise ImportError({HIDDEN_REASON!r})\n")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "hide"), env.get("PYTHONPATH")]))
+    command = [sys.executable, str(BENCH / script), "--quick", "--repeats", "2", "--out", str(tmp_path / "out"),
+               *args]
+    return subprocess.run(command, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def check_ran(result):
+    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+
+
+def check_stats(stats, unit):
+    assert stats["status"] == "ok"
+    assert stats["samples"] == 2
+    assert 0 < stats[f"p10_{unit}"] <= stats[f"median_{unit}"] <= stats[f"p90_{unit}"]
+
+
+def check_common(payload, script):
+    assert payload["command"].startswith("python ") and f"benchmarks/{script} --quick" in payload["command"]
+    machine = payload["machine"]
+    for field in ("cpu", "logical_cores", "python", "numpy", "numba", "torch", "date"):
+        assert machine[field], field
+    assert HIDDEN_REASON in machine["torch"]
+    assert payload["settings"]["threads"] == 1 and payload["settings"]["quick"] is True
+    assert payload["table_markdown"].count("\n|") >= 3
+
+
+def test_train_step_quick_without_torch(tmp_path):
+    result = run_script("train_step.py", tmp_path)
+    check_ran(result)
+    payload = json.loads((tmp_path / "out" / "train_step_cpu.json").read_text())
+    check_common(payload, "train_step.py")
+    assert (tmp_path / "out" / "train_step_cpu.png").stat().st_size > 0
+    contenders = payload["contenders"]
+    assert list(contenders) == ["tinygrad_lm/numpy", "tinygrad_lm/numba", "pytorch"]
+    assert contenders["pytorch"] == {"status": "missing", "reason": contenders["pytorch"]["reason"]}
+    assert HIDDEN_REASON in contenders["pytorch"]["reason"]
+    running = ["tinygrad_lm/numpy"] + (["tinygrad_lm/numba"] if numba_table_loads() else [])
+    for name in running:
+        stats = contenders[name]
+        check_stats(stats, "ms")
+        assert len(stats["times_ms"]) == 2
+        assert stats["tokens_per_s"] == pytest.approx(12 * 64 / (stats["median_ms"] / 1e3))
+        assert 0 < stats["rss_after_setup_mib"] <= stats["peak_rss_mib"]
+        assert stats["time_vs_pytorch"] is None
+    assert payload["settings"]["tokens_per_step"] == 768
+    assert payload["settings"]["model"]["n_layer"] == 4 and payload["settings"]["model"]["n_embd"] == 128
+    assert "| tinygrad_lm/numpy |" in result.stdout and "missing:" in result.stdout
+
+
+def test_train_step_refuses_cuda_for_now(tmp_path):
+    result = run_script("train_step.py", tmp_path, "--device", "cuda")
+    assert result.returncode == 2
+    assert "CuPy" in result.stderr and "--device cpu" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_kernels_quick_without_torch(tmp_path):
+    result = run_script("kernels.py", tmp_path, "--skip-compile-time")
+    check_ran(result)
+    payload = json.loads((tmp_path / "out" / "kernels_cpu.json").read_text())
+    check_common(payload, "kernels.py")
+    assert (tmp_path / "out" / "kernels_cpu.png").stat().st_size > 0
+    assert payload["kernels_without_case"] == []
+    assert {k for case in payload["cases"] for k in case["kernels"]} == set(KERNEL_NAMES)
+    has_numba = numba_table_loads()
+    for case in payload["cases"]:
+        check_stats(case["contenders"]["numpy"], "us")
+        if has_numba:
+            check_stats(case["contenders"]["numba"], "us")
+        assert HIDDEN_REASON in case["contenders"]["pytorch"]["reason"]
+    assert payload["numba_compile_time"] == {"skipped": "--skip-compile-time"}
+
+
+def test_pytorch_gpt_takes_the_same_step_as_tinygrad_lm():
+    pytest.importorskip("torch")
+    code = ("import json, sys\n"
+            f"sys.path[:0] = [{str(ROOT)!r}, {str(BENCH)!r}]\n"
+            "import train_step\n"
+            "print(json.dumps(train_step.equivalence_check(1, train_step.make_batches(2, 0))))\n")
+    result = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    check_ran(result)
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["losses_pytorch"] == pytest.approx(report["losses_tinygrad_lm"], abs=1e-5)
+    assert report["max_relative_grad_difference"] < 2e-3
+    assert report["max_weight_difference"] < 5e-4  # a wrong update would differ by ~lr = 1e-3
+    assert report["max_median_weight_difference"] < 1e-6  # decay on a LayerNorm would give 1e-4
+
+
+@pytest.mark.slow
+def test_kernels_measures_numba_compile_time_cold_then_warm(tmp_path):
+    if not numba_table_loads():
+        pytest.skip("the numba kernel table is not available")
+    check_ran(run_script("kernels.py", tmp_path))
+    payload = json.loads((tmp_path / "out" / "kernels_cpu.json").read_text())
+    for which in ("cold", "warm"):
+        timings = payload["numba_compile_time"][which]
+        assert timings["total_s"] > 0
+        assert set(timings["first_call_s"]) == {case["case"] for case in payload["cases"]}
