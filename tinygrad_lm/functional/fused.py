@@ -17,8 +17,7 @@ same backend even if the active one changes in between. Arguments are checked in
 
 from ..backends import kernels
 from ..engine import Function, Tensor, array_module
-from ..engine.errors import DTypeError, ShapeError
-from ..ops._operands import operands
+from ..ops.indexing import embedding_operands
 from ._common import (
     attention_args,
     check_choice,
@@ -247,15 +246,7 @@ def embedding(weight, ids):
     in position order (repeated ids accumulate; deterministic). The composed version is the
     primitive ``tinygrad_lm.ops.embedding``; both refuse the same bad ids with one message.
     """
-    (weight,) = operands("embedding", weight)
-    ids = ids.data if isinstance(ids, Tensor) else array_module(weight.data).asarray(ids)
-    if ids.dtype.kind not in "iu":
-        raise DTypeError(f"embedding: ids must be integers, got {ids.dtype}")
-    if weight.ndim != 2:
-        raise ShapeError(f"embedding: weight must be (vocab, dim), got shape {weight.shape}")
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= weight.shape[0]):
-        bad = int(ids.max()) if int(ids.max()) >= weight.shape[0] else int(ids.min())
-        raise IndexError(f"embedding: id {bad} is outside the vocabulary 0..{weight.shape[0] - 1}")
+    weight, ids = embedding_operands(weight, ids)
     return Embedding.apply(weight, ids=ids.astype("int64", copy=False))
 
 

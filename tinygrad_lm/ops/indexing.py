@@ -122,8 +122,12 @@ def split(x, sections, axis=0):
     return [getitem(x, lead + (slice(start, stop),)) for start, stop in itertools.pairwise(bounds)]
 
 
-def embedding(weight, ids):
-    """Rows of ``weight`` (V, D) picked by integer ``ids`` (...): result (..., D)."""
+def embedding_operands(weight, ids):
+    """Check an embedding lookup's arguments: returns (weight Tensor (V, D), ids array (...)).
+
+    Shared by this primitive and the fused ``tinygrad_lm.functional.embedding``, so both refuse
+    float ids, a weight that is not 2-D, and ids outside 0..V-1 with the same message.
+    """
     (weight,) = operands("embedding", weight)
     ids = ids.data if isinstance(ids, Tensor) else array_module(weight.data).asarray(ids)
     if ids.dtype.kind not in "iu":
@@ -133,6 +137,12 @@ def embedding(weight, ids):
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= weight.shape[0]):
         bad = int(ids.max()) if int(ids.max()) >= weight.shape[0] else int(ids.min())
         raise IndexError(f"embedding: id {bad} is outside the vocabulary 0..{weight.shape[0] - 1}")
+    return weight, ids
+
+
+def embedding(weight, ids):
+    """Rows of ``weight`` (V, D) picked by integer ``ids`` (...): result (..., D)."""
+    weight, ids = embedding_operands(weight, ids)
     return Embedding.apply(weight, Tensor(ids))
 
 
