@@ -10,6 +10,8 @@ Shapes (B=12, T=64, C=128, H=4, D=32, V=65, the ``shakespeare-char`` preset):
     cross_entropy    (768, 65), int64 targets, class weights 1, no smoothing
     layer_norm       (B*T, C)   = (768, 128)
     gelu             (B*T, 4C)  = (768, 512), exact (erf) and tanh forms
+    dropout, mse,    (B*T, C)   = (768, 128), dropout p = 0.1, kl_div against probabilities
+    kl_div
     attention        (B*H, T, D) = (48, 64, 32), causal, scale 1/sqrt(D); PyTorch gets the same
                      data as (B, H, T, D) = (12, 4, 64, 32), the layout its fused kernel wants
     adamw_step       one (128, 512) weight, step 10
@@ -171,6 +173,44 @@ def _gelu_cases(rng):
     return cases
 
 
+def _pointwise_cases(rng):
+    """dropout, mse and kl_div forward and backward, on (B*T, C) activations."""
+    x, y, g = (_normal(rng, N, C) for _ in range(3))  # (768, 128) each
+    keep = ((rng.random((N, C)) >= 0.1) / 0.9).astype(np.float32)  # dropout p = 0.1
+    teacher = np.abs(y) / np.abs(y).sum(axis=1, keepdims=True)  # (768, 128), rows of probabilities
+    data = {"x": x, "y": y, "g": g, "keep": keep, "teacher": teacher}
+    shape = "(768, 128)"
+
+    def mse(torch, p, q):
+        return torch.nn.functional.mse_loss(p, q, reduction="none")
+
+    def kl(torch, s, t):
+        return torch.nn.functional.kl_div(s, t, reduction="none")
+
+    return [
+        Case("dropout_fwd", shape, ("dropout_fwd",), lambda: data,
+             lambda k, a: lambda: k["dropout_fwd"](a["x"], a["keep"]),
+             lambda torch, t: lambda: t["x"] * t["keep"], "x * keep (torch's dropout draws its own mask)"),
+        Case("dropout_bwd", shape, ("dropout_bwd",), lambda: data,
+             lambda k, a: lambda: k["dropout_bwd"](a["keep"], a["g"]),
+             lambda torch, t: lambda: t["g"] * t["keep"], "gy * keep"),
+        Case("mse_fwd", shape, ("mse_fwd",), lambda: data,
+             lambda k, a: lambda: k["mse_fwd"](a["x"], a["y"]),
+             lambda torch, t: lambda: mse(torch, t["x"], t["y"]), "torch.nn.functional.mse_loss(reduction='none')"),
+        Case("mse_bwd", shape, ("mse_bwd",), lambda: data,
+             lambda k, a: lambda: k["mse_bwd"](a["x"], a["y"], a["g"]),
+             lambda torch, t: _grad_of(torch, lambda p, q: mse(torch, p, q), [t["x"], t["y"]], t["g"]),
+             "autograd.grad through mse_loss(reduction='none') (pred, target)"),
+        Case("kl_div_fwd", shape, ("kl_div_fwd",), lambda: data,
+             lambda k, a: lambda: k["kl_div_fwd"](a["x"], a["teacher"], False),
+             lambda torch, t: lambda: kl(torch, t["x"], t["teacher"]), "torch.nn.functional.kl_div(reduction='none')"),
+        Case("kl_div_bwd", shape, ("kl_div_bwd",), lambda: data,
+             lambda k, a: lambda: k["kl_div_bwd"](a["x"], a["teacher"], a["g"], False),
+             lambda torch, t: _grad_of(torch, lambda s, p: kl(torch, s, p), [t["x"], t["teacher"]], t["g"]),
+             "autograd.grad through kl_div(reduction='none') (input, target)"),
+    ]
+
+
 def _heads(t):
     return t.view(B, H, T, D)  # (B*H, T, D) -> (B, H, T, D)
 
@@ -221,7 +261,7 @@ def _other_cases(rng, ref):
 def cases():
     """Every case whose kernels all exist in ``KERNEL_NAMES``, inputs from a fixed seed."""
     rng, ref = np.random.default_rng(0), load_kernels("numpy")
-    every = _row_cases(rng, ref) + _gelu_cases(rng) + _other_cases(rng, ref)
+    every = _row_cases(rng, ref) + _gelu_cases(rng) + _pointwise_cases(rng) + _other_cases(rng, ref)
     return [case for case in every if set(case.kernels) <= set(KERNEL_NAMES)]
 
 

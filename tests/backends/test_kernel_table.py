@@ -37,6 +37,12 @@ SIGNATURES = {
     "attention_bwd": "(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale)",
     "adamw_step": "(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step)",
     "embedding_bwd": "(ids, grad, vocab_size)",
+    "dropout_fwd": "(x, keep)",
+    "dropout_bwd": "(keep, gy)",
+    "mse_fwd": "(pred, target)",
+    "mse_bwd": "(pred, target, g)",
+    "kl_div_fwd": "(input, target, log_target)",
+    "kl_div_bwd": "(input, target, g, log_target)",
 }
 
 

@@ -3,7 +3,8 @@
 Hypothesis draws the inputs: odd sizes, a single row, T = 1, batch 1, float32 and float64,
 contiguous or not (strided, reversed and transposed views, which the wrappers must copy),
 attention masks (random, padding that masks whole rows, causal with Tq > Tk, none), dropout
-multipliers, ignore_index, label smoothing, class weights, both GELU forms. Each Numba kernel
+multipliers, ignore_index, label smoothing, class weights, both GELU forms, teacher
+probabilities with zeros and log_target for kl_div. Each Numba kernel
 gets the same inputs as the reference (a backward gets the reference forward's outputs) and
 must agree within ``atol + rtol * scale``, with rtol and atol a fixed number of the dtype's
 epsilons and ``scale`` the size the rounding error grows with: |a| |b| for a dot product,
@@ -81,6 +82,36 @@ def same_shape(draw, count, max_dims=3, low=-4.0, high=4.0):
     """``count`` arrays of one drawn shape (0-d included) and dtype."""
     dtype, shape = draw(DTYPES), draw(ts.shapes(max_dims=max_dims))
     return [draw(arrays(shape, dtype, low, high)) for _ in range(count)]
+
+
+@given(same_shape(2), st.data())
+def test_dropout(case, data):
+    x, gy = case
+    keep = (data.draw(hnp.arrays(np.bool_, x.shape)) / 0.7).astype(x.dtype)  # 0 or 1/(1-p)
+    np.testing.assert_array_equal(N["dropout_fwd"](x, keep), R.dropout_fwd(x, keep))  # one rounding each
+    np.testing.assert_array_equal(N["dropout_bwd"](keep, gy), R.dropout_bwd(keep, gy))
+
+
+@given(same_shape(3))
+def test_mse(case):
+    pred, target, g = case
+    same(N["mse_fwd"](pred, target), R.mse_fwd(pred, target), scale=(np.abs(pred) + np.abs(target)) ** 2)
+    size = (np.abs(pred) + np.abs(target)) * np.abs(g)  # the difference cancels down from this
+    for name, got, want in zip(("gpred", "gtarget"), N["mse_bwd"](pred, target, g), R.mse_bwd(pred, target, g)):
+        same(got, want, scale=2 * size, name=name)
+
+
+@given(same_shape(3), st.booleans(), st.data())
+def test_kl_div(case, log_target, data):
+    s, t, g = case
+    if not log_target:  # probabilities: >= 0, some exactly 0
+        t = np.where(data.draw(hnp.arrays(np.bool_, t.shape)), 0, np.abs(t)).astype(t.dtype)
+    size = np.exp(t) if log_target else np.abs(t)  # the factor in front of (log t or t) - s
+    spread = np.abs(np.log(np.where(t > 0, t, 1))) + np.abs(t) + np.abs(s) + 1  # |(log t or t) - s + 1| before cancelling
+    same(N["kl_div_fwd"](s, t, log_target), R.kl_div_fwd(s, t, log_target), scale=size * spread)
+    got, want = N["kl_div_bwd"](s, t, g, log_target), R.kl_div_bwd(s, t, g, log_target)
+    same(got[0], want[0], scale=size * np.abs(g), name="ginput")
+    same(got[1], want[1], scale=size * spread * np.abs(g), name="gtarget")
 
 
 @given(same_shape(2, low=-6.0, high=6.0), st.sampled_from(["none", "tanh"]))
@@ -222,7 +253,8 @@ def test_embedding_bwd_is_bit_identical_to_add_at(dtype, vocab, dim, data):
 # --- determinism: thread counts and repeated runs ------------------------------------------
 def kernel_cases(rng, n, c, batch, tq, tk, positions, vocab, dtype=np.float64):
     """Arguments for every kernel: rows (n, c), attention (batch, tq, tk) with a random mask whose
-    last batch entry sees no key, dropout, causal; ``positions`` ids from 0..vocab-1."""
+    last batch entry sees no key, dropout, causal; ``positions`` ids from 0..vocab-1; the
+    pointwise kernels on (n, c), kl_div with zero teacher probabilities."""
     x, gy = rng.standard_normal((n, c)), rng.standard_normal((n, c))
     w, b = rng.standard_normal(c), rng.standard_normal(c)
     _, mean, rstd = R.layer_norm_fwd(x, w, b, 1e-5)
@@ -234,6 +266,7 @@ def kernel_cases(rng, n, c, batch, tq, tk, positions, vocab, dtype=np.float64):
     mask[-1] = False
     keep = (rng.random((batch, tq, tk)) < 0.9) / 0.9
     out, alse = R.attention_fwd(q, k, v, mask, keep, True, 0.35)
+    teacher = np.where(np.abs(gy) < 0.3, 0.0, np.abs(gy))  # probabilities with zeros, no extra draw
     cases = {
         "softmax_fwd": (x,), "softmax_bwd": (x, gy), "log_softmax_fwd": (x,), "log_softmax_bwd": (x, gy),
         "gelu_fwd": (x, "none"), "gelu_bwd": (x, gy, "tanh"), "layer_norm_fwd": (x, w, b, 1e-5),
@@ -243,6 +276,9 @@ def kernel_cases(rng, n, c, batch, tq, tk, positions, vocab, dtype=np.float64):
         "attention_bwd": (q, k, v, mask, keep, out, alse, rng.standard_normal((batch, tq, 5)), True, 0.35),
         "adamw_step": (x, gy, np.abs(gy), gy * gy, 0.1, 0.9, 0.95, 1e-8, 0.1, 2),
         "embedding_bwd": (rng.integers(0, vocab, positions), rng.standard_normal((positions, 70)), vocab),
+        "dropout_fwd": (x, (rng.random((n, c)) < 0.7) / 0.7), "dropout_bwd": ((rng.random((n, c)) < 0.7) / 0.7, gy),
+        "mse_fwd": (x, gy), "mse_bwd": (x, gy, w * x),
+        "kl_div_fwd": (x, teacher, False), "kl_div_bwd": (x, teacher, gy, False),
     }
     return {name: tuple(a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in args)
             for name, args in cases.items()}

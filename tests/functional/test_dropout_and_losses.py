@@ -1,4 +1,4 @@
-"""dropout, mse_loss and kl_div: the composed-only ops.
+"""dropout, mse_loss and kl_div as ``F`` exports them (the fused versions, under both tables).
 
 dropout: inverted scaling keeps the mean, about p of the elements are dropped, the same seed
 gives the same mask, p=0 and evaluation return x itself, the gradient is the same mask.

@@ -4,8 +4,10 @@ The composed versions (``functional/composed.py``) are the specification, built 
 primitives whose backwards the op registry proves; the fused ones (``functional/fused.py``)
 call the kernels of the active table. For each op, Hypothesis draws float64 inputs with
 size-1 axes, non-contiguous layouts, any class axis, broadcastable attention masks and
-batch axes, and every option; both versions run forward and backward with the same random
-upstream gradient, and values and every input gradient must agree to float64 rounding.
+batch axes, and every option (reductions, log_target, zero teacher probabilities); both
+versions run forward and backward with the same random upstream gradient, and values and
+every input gradient must agree to float64 rounding. Dropout, which draws its mask from the
+same rng state in both versions, must agree bit for bit.
 """
 
 import numpy as np
@@ -162,3 +164,50 @@ def test_attention_dropout_draws_the_same_mask_in_both_versions(seed, p):
         return F.scaled_dot_product_attention(q, k, v, causal=True, dropout_p=p, rng=drop)
 
     assert_versions_agree(call, q, k, v)
+
+
+# --- dropout and the pointwise losses ------------------------------------------------------
+@given(layouts(ts.shapes(max_dims=3)), st.sampled_from([0.0, 0.3]), st.booleans(), st.integers(0, 2**32 - 1))
+def test_dropout_is_bit_identical(x, p, training, seed):
+    def call(F, x):
+        return F.dropout(x, p, training, rng=np.random.default_rng(seed))
+
+    fused_out, fused_grads = run(fused, call, [x])
+    composed_out, composed_grads = run(composed, call, [x])
+    np.testing.assert_array_equal(fused_out, composed_out)
+    np.testing.assert_array_equal(fused_grads[0], composed_grads[0])
+
+
+def test_dropout_with_p1_agrees():
+    x = np.random.default_rng(6).standard_normal((3, 4))
+    assert_versions_agree(lambda F, x: F.dropout(x, 1.0, rng=np.random.default_rng(0)), x)
+
+
+@st.composite
+def loss_pair(draw, teacher_probabilities=False):
+    """(a, b) float64 arrays of one drawn shape, each contiguous or not; with
+    ``teacher_probabilities`` b is >= 0 with some entries exactly 0."""
+    shape = draw(ts.shapes(max_dims=3))
+    a = draw(layouts(st.just(shape)))
+    b = draw(layouts(st.just(shape)))
+    if teacher_probabilities:
+        zeros = draw(hnp.arrays(np.bool_, shape))
+        b = np.where(zeros, 0.0, np.abs(b))
+    return a, b
+
+
+@given(loss_pair(), st.sampled_from(["mean", "sum", "none"]))
+def test_mse_loss(case, reduction):
+    assert_versions_agree(lambda F, a, b: F.mse_loss(a, b, reduction=reduction), *case)
+
+
+@given(st.data(), st.booleans(), st.sampled_from(["batchmean", "sum", "mean", "none"]))
+def test_kl_div(data, log_target, reduction):
+    student, teacher = data.draw(loss_pair(teacher_probabilities=not log_target))
+    if reduction == "batchmean" and student.ndim == 0:
+        student, teacher = student.reshape(1), teacher.reshape(1)  # batchmean needs a batch axis
+
+    def call(F, s, t):
+        return F.kl_div(s, t, reduction=reduction, log_target=log_target)
+
+    assert_versions_agree(call, student, teacher)

@@ -24,9 +24,10 @@ it is set, else ``numba`` when Numba imports, else ``numpy``, with one warning s
 The contract every table keeps (the reference's docstrings give each kernel's formula):
 
 - Arrays in, arrays out. Row kernels (softmax, log_softmax, layer_norm, cross_entropy) take
-  C-contiguous 2-D rows (N, C); elementwise kernels (gelu) any contiguous shape; attention
-  kernels 3-D (B, T, D) with every batch and head axis folded into B. The functional layer
-  does the reshaping, so kernels never see an ``axis`` argument.
+  C-contiguous 2-D rows (N, C); elementwise kernels (gelu, dropout, mse, kl_div) arrays of
+  one contiguous shape, any shape; attention kernels 3-D (B, T, D) with every batch and head
+  axis folded into B. The functional layer does the reshaping and the reductions, so kernels
+  never see an ``axis`` argument.
 - Outputs are new arrays of the input's dtype. Only ``adamw_step`` writes in place.
 - A backward kernel takes what its forward saw and returned (inputs, outputs, statistics),
   then the upstream gradient, then the forward's settings, in that order, and returns one
@@ -49,6 +50,7 @@ KERNEL_NAMES = (
     "softmax_fwd", "softmax_bwd", "log_softmax_fwd", "log_softmax_bwd", "gelu_fwd", "gelu_bwd",
     "layer_norm_fwd", "layer_norm_bwd", "cross_entropy_fwd", "cross_entropy_bwd",
     "attention_fwd", "attention_bwd", "adamw_step", "embedding_bwd",
+    "dropout_fwd", "dropout_bwd", "mse_fwd", "mse_bwd", "kl_div_fwd", "kl_div_bwd",
 )
 
 _state = {"active": None, "default": None}  # both decided on first use (default_backend)

@@ -298,3 +298,66 @@ def adamw_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
     correction1 = 1 - beta1**step
     correction2 = 1 - beta2**step
     param -= (lr / correction1) * m / (xp.sqrt(v / correction2) + eps)
+
+
+# --- dropout and the pointwise losses, elementwise ------------------------------------------
+def dropout_fwd(x, keep):
+    """y = x * keep, elementwise; x and keep of one shape (any), keep the inverted-dropout
+    multipliers: 0 (dropped) or 1/(1-p), drawn on the host by the caller. -> y (same shape)."""
+    return x * keep
+
+
+def dropout_bwd(keep, gy):
+    """gx = gy * keep: the forward's mask applied to the upstream gradient.   (...) -> (...)."""
+    return gy * keep
+
+
+def mse_fwd(pred, target):
+    """Squared errors e = (pred - target)^2, elementwise.   pred, target (...) -> e (...).
+
+    The mean or sum over e is the caller's (the fused mse_loss Function's) reduction.
+    """
+    diff = pred - target
+    return diff * diff
+
+
+def mse_bwd(pred, target, g):
+    """(gpred, gtarget) = (2 (pred - target) g, -2 (pred - target) g), elementwise.
+
+    pred, target, g (the upstream gradient of the squared errors) of one shape (...).
+    """
+    twice_diff_g = 2 * (pred - target) * g
+    return twice_diff_g, -twice_diff_g
+
+
+def kl_div_fwd(input, target, log_target):
+    """Pointwise KL terms of the student's log-probabilities ``input`` (s) against ``target`` (t).
+
+    log_target False:  loss = t (log t - s) where t > 0, else 0   (0 log 0 = 0; t < 0 also 0)
+    log_target True:   loss = exp(t) (t - s)                        (t a log-probability)
+    input, target (...) -> loss (...). Numerics: log is taken of t only where t > 0 (log 1 = 0
+    elsewhere), so no -inf or NaN is ever formed. The reduction is the caller's.
+    """
+    xp = array_module(input)
+    if log_target:
+        return xp.exp(target) * (target - input)
+    positive = target > 0
+    log_t = xp.log(xp.where(positive, target, 1))  # log 1 = 0 where t <= 0
+    return xp.where(positive, target * (log_t - input), 0)
+
+
+def kl_div_bwd(input, target, g, log_target):
+    """(ginput, gtarget) of ``kl_div_fwd`` for the upstream gradient g, all of one shape (...).
+
+    log_target False:  ginput = -t g,  gtarget = (log t - s + 1) g   where t > 0; both 0 elsewhere
+    log_target True:   ginput = -exp(t) g,  gtarget = exp(t) (t - s + 1) g
+    """
+    xp = array_module(input)
+    if log_target:
+        e = xp.exp(target)
+        return -e * g, e * (target - input + 1) * g
+    positive = target > 0
+    log_t = xp.log(xp.where(positive, target, 1))  # log 1 = 0 where t <= 0
+    ginput = xp.where(positive, -target * g, 0)
+    gtarget = xp.where(positive, (log_t - input + 1) * g, 0)
+    return ginput, gtarget

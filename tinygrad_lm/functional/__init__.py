@@ -13,10 +13,10 @@ Each op with real numerics in it exists twice:
     fused.py     one Function whose forward and backward call named kernels from the active
                  kernel table (``tinygrad_lm.backends``). These are the names exported here.
 
-The two agree in value and gradient (tests/functional). Composed only, because a fused
-kernel would add nothing: ``dropout`` (one multiply by a mask that must come from the
-user's ``numpy.random.Generator`` so every backend draws the same one), ``mse_loss`` and
-``kl_div`` (``losses.py``: a few elementwise ops and a sum).
+The two agree in value and gradient (tests/functional). ``dropout`` draws its mask on the
+host from the user's ``numpy.random.Generator`` in both versions, so every backend and both
+versions drop the same elements; the composed ``mse_loss`` and ``kl_div`` live in
+``losses.py`` and are importable as ``F.composed.mse_loss`` and ``F.composed.kl_div``.
 
 Conventions: the class axis of softmax-like ops is an argument (default last);
 layer_norm and cross_entropy use the last axis; attention masks are boolean with
@@ -25,17 +25,18 @@ shape or dtype (``_common.py``).
 """
 
 from . import composed, fused
-from .composed import dropout
 from .fused import (
     cross_entropy,
+    dropout,
     embedding,
     gelu,
+    kl_div,
     layer_norm,
     log_softmax,
+    mse_loss,
     scaled_dot_product_attention,
     softmax,
 )
-from .losses import kl_div, mse_loss
 
 __all__ = [
     "composed", "cross_entropy", "dropout", "embedding", "fused", "gelu", "kl_div", "layer_norm",

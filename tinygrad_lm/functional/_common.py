@@ -175,3 +175,48 @@ def dropout_keep(rng, shape, p, like):
     """
     keep = (rng.random(shape) >= p) / (1.0 - p)
     return array_module(like.data).asarray(keep, dtype=like.dtype)
+
+
+def dropout_mask(x, p, training, rng):
+    """Check dropout's arguments and draw its multipliers: returns ``(x, keep)``.
+
+    keep is None when nothing is dropped (training=False or p = 0: x comes back untouched,
+    no rng needed), zeros when p = 1 (rng not drawn from), else ``dropout_keep``'s draw.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x, None
+    check_rng("dropout", rng)
+    x = float_tensor("dropout", x)
+    if p == 1:
+        return x, array_module(x.data).zeros(x.shape, dtype=x.dtype)
+    return x, dropout_keep(rng, x.shape, p, x)
+
+
+def same_shape_pair(op, a, b, names):
+    """``a`` as a floating Tensor and ``b`` as a Tensor of its dtype; their shapes must match."""
+    a, b = operands(op, float_tensor(op, a), b, broadcast=False)
+    if a.shape != b.shape:
+        raise ShapeError(
+            f"{op}: {names[0]} has shape {a.shape} but {names[1]} has shape {b.shape}; they must match"
+        )
+    return a, b
+
+
+def mse_loss_args(pred, target, reduction):
+    """Check mse_loss's arguments: (pred, target) Tensors of one shape."""
+    check_choice("mse_loss", "reduction", reduction, ("mean", "sum", "none"))
+    return same_shape_pair("mse_loss", pred, target, ("pred", "target"))
+
+
+def kl_div_args(student_log_probs, teacher_probs_or_log_probs, reduction):
+    """Check kl_div's arguments: (student, teacher) Tensors of one shape, a batch axis for batchmean."""
+    check_choice("kl_div", "reduction", reduction, ("batchmean", "sum", "mean", "none"))
+    student, teacher = same_shape_pair(
+        "kl_div", student_log_probs, teacher_probs_or_log_probs,
+        ("student_log_probs", "teacher_probs_or_log_probs"),
+    )
+    if reduction == "batchmean" and student.ndim == 0:
+        raise ShapeError("kl_div: reduction='batchmean' needs a batch axis; got 0-d inputs")
+    return student, teacher

@@ -14,7 +14,7 @@ match in value and gradient, and as the page a learner reads first:
     dropout(x)      = x * keep / (1 - p)
     embedding       = weight[ids]                       the primitive ``ops.embedding`` itself
 
-``dropout`` exists only here (see ``tinygrad_lm/functional/__init__.py`` for why).
+mse_loss and kl_div, also composed, are in ``losses.py`` (re-exported here).
 Arguments are checked in ``_common.py``, shared with the fused versions.
 """
 
@@ -25,14 +25,15 @@ from ..ops import embedding, where
 from ._common import (
     attention_args,
     check_choice,
-    check_rng,
     class_axis,
     cross_entropy_args,
     dropout_keep,
+    dropout_mask,
     float_tensor,
     layer_norm_args,
     reduce_cross_entropy,
 )
+from .losses import kl_div, mse_loss
 
 
 def _row_max(x, axis):
@@ -155,18 +156,11 @@ def dropout(x, p=0.5, training=True, rng=None):
     p = 0 or training=False return x itself; p = 1 returns zeros. ``rng`` (a
     numpy.random.Generator) is required when training with p > 0, so runs are reproducible.
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0:
-        return x
-    check_rng("dropout", rng)
-    x = float_tensor("dropout", x)
-    if p == 1:
-        return x * 0.0
-    return x * Tensor(dropout_keep(rng, x.shape, p, x))
+    x, keep = dropout_mask(x, p, training, rng)
+    return x if keep is None else x * Tensor(keep)
 
 
 __all__ = [
-    "cross_entropy", "dropout", "embedding", "gelu", "layer_norm", "log_softmax",
+    "cross_entropy", "dropout", "embedding", "gelu", "kl_div", "layer_norm", "log_softmax", "mse_loss",
     "scaled_dot_product_attention", "softmax",
 ]

@@ -9,11 +9,19 @@ saved arrays), the fused ``Softmax`` is one node: its forward calls the kernel
     row ops      (..., C) with the op's axis moved last -> contiguous (N, C) rows
     attention    (*batch, T, D)                         -> contiguous (B, T, D)
     embedding    ids (...), gradient (..., D)           -> ids (N,), gradient rows (N, D)
+    elementwise  gelu, dropout, mse_loss, kl_div        -> contiguous arrays of one shape (...)
+
+The losses' kernels return pointwise losses; the Function reduces them (mean, sum,
+batchmean) and spreads the upstream gradient back over every element before the backward
+kernel. Dropout's mask is drawn on the host from the caller's rng (``_common.dropout_mask``),
+exactly as the composed version draws it, so both give the same bits from the same rng state.
 
 A Function keeps the table it ran its forward with (``ctx.kernels``), so backward uses the
 same backend even if the active one changes in between. Arguments are checked in
 ``_common.py``, shared with the composed versions, so both fail with the same messages.
 """
+
+import math
 
 from ..backends import kernels
 from ..engine import Function, Tensor, array_module
@@ -24,8 +32,11 @@ from ._common import (
     class_axis,
     cross_entropy_args,
     dropout_keep,
+    dropout_mask,
     float_tensor,
+    kl_div_args,
     layer_norm_args,
+    mse_loss_args,
     reduce_cross_entropy,
 )
 
@@ -41,6 +52,33 @@ def _to_rows(a, axis):
 def _from_rows(rows, shape, axis):
     """Undo ``_to_rows``: (N, C) -> (..., C) -> the axis back where it was."""
     return array_module(rows).moveaxis(rows.reshape(shape), -1, axis)
+
+
+def _contiguous(a):
+    """``a`` as a C-contiguous array (0-d stays 0-d; a view when it already is one)."""
+    return array_module(a).asarray(a, order="C")
+
+
+def _reduce_losses(losses, reduction):
+    """Pointwise losses (...) reduced: "none" keeps them, "sum" / "mean" / "batchmean" -> ()."""
+    if reduction == "none":
+        return losses
+    return losses.sum() / _loss_divisor(losses.shape, reduction)
+
+
+def _loss_divisor(shape, reduction):
+    """What the sum is divided by: every element for "mean", the first axis for "batchmean"."""
+    if reduction == "mean":
+        return math.prod(shape)
+    return shape[0] if reduction == "batchmean" else 1
+
+
+def _spread(g, shape, reduction):
+    """The upstream gradient of ``_reduce_losses``'s result, as one per pointwise loss (...)."""
+    if reduction == "none":
+        return _contiguous(g)
+    g = g / _loss_divisor(shape, reduction)  # () -> (), the chain rule through the division
+    return array_module(g).full(shape, g, dtype=g.dtype)  # () -> (...)
 
 
 class Softmax(Function):
@@ -188,6 +226,57 @@ class Embedding(Function):
         return (ctx.kernels["embedding_bwd"](ctx.ids, g_rows, ctx.vocab),)
 
 
+class Dropout(Function):
+    """y = x * keep, elementwise: kernels dropout_fwd(x, keep) and dropout_bwd(keep, gy).
+
+    keep (the 0 or 1/(1-p) multipliers, x's shape) is a setting drawn by the caller.
+    """
+
+    @staticmethod
+    def forward(ctx, x, keep):
+        ctx.kernels = kernels()
+        keep = _contiguous(keep)
+        ctx.save(keep=keep)
+        return ctx.kernels["dropout_fwd"](_contiguous(x), keep)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (ctx.kernels["dropout_bwd"](ctx.keep, _contiguous(g)),)
+
+
+class MseLoss(Function):
+    """(pred - target)^2 reduced: kernels mse_fwd(pred, target) and mse_bwd(pred, target, g)."""
+
+    @staticmethod
+    def forward(ctx, pred, target, reduction):
+        ctx.kernels, ctx.reduction = kernels(), reduction
+        pred, target = _contiguous(pred), _contiguous(target)
+        ctx.save(pred=pred, target=target)
+        return _reduce_losses(ctx.kernels["mse_fwd"](pred, target), reduction)  # (...) -> () or (...)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _spread(g, ctx.pred.shape, ctx.reduction)  # () or (...) -> (...)
+        return ctx.kernels["mse_bwd"](ctx.pred, ctx.target, g)
+
+
+class KlDiv(Function):
+    """Pointwise KL terms reduced: kernels kl_div_fwd(s, t, log_target) and kl_div_bwd(s, t, g, log_target)."""
+
+    @staticmethod
+    def forward(ctx, student, teacher, reduction, log_target):
+        ctx.kernels, ctx.reduction, ctx.log_target = kernels(), reduction, log_target
+        student, teacher = _contiguous(student), _contiguous(teacher)
+        ctx.save(student=student, teacher=teacher)
+        losses = ctx.kernels["kl_div_fwd"](student, teacher, log_target)  # (...)
+        return _reduce_losses(losses, reduction)  # (...) -> () or (...)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _spread(g, ctx.student.shape, ctx.reduction)  # () or (...) -> (...)
+        return ctx.kernels["kl_div_bwd"](ctx.student, ctx.teacher, g, ctx.log_target)
+
+
 # --- the wrappers users call ---------------------------------------------------------------
 def softmax(x, axis=-1):
     """softmax along ``axis`` (fused). y = exp(x - max) / sum exp(x - max); see numpy_ref.softmax_fwd."""
@@ -264,7 +353,36 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, dropout_p=0.0
     return Attention.apply(q, k, v, mask=mask, keep=keep, causal=bool(causal), scale=scale, batch=batch)
 
 
+def dropout(x, p=0.5, training=True, rng=None):
+    """Inverted dropout (fused): out = x * keep / (1 - p), keep ~ Bernoulli(1 - p), from ``rng``.
+
+    p = 0 or training=False return x itself; p = 1 returns zeros. The full statement is
+    composed.dropout; the same rng state gives the same output bits in both versions.
+    """
+    x, keep = dropout_mask(x, p, training, rng)
+    return x if keep is None else Dropout.apply(x, keep=keep)
+
+
+def mse_loss(pred, target, reduction="mean"):
+    """Mean squared error (fused): (pred - target)^2, then "mean", "sum" or "none".
+
+    pred and target of one shape; a gradient flows into target too if it requires one.
+    """
+    pred, target = mse_loss_args(pred, target, reduction)
+    return MseLoss.apply(pred, target, reduction=reduction)
+
+
+def kl_div(student_log_probs, teacher_probs_or_log_probs, reduction="batchmean", log_target=False):
+    """KL(teacher || student) summed pointwise (fused), PyTorch's ``kl_div``; see losses.kl_div.
+
+    log_target=False: t (log t - s), 0 where t == 0; True: exp(t) (t - s). reduction
+    "batchmean" (sum / first axis size), "sum", "mean" or "none".
+    """
+    student, teacher = kl_div_args(student_log_probs, teacher_probs_or_log_probs, reduction)
+    return KlDiv.apply(student, teacher, reduction=reduction, log_target=bool(log_target))
+
+
 __all__ = [
-    "cross_entropy", "embedding", "gelu", "layer_norm", "log_softmax", "scaled_dot_product_attention",
-    "softmax",
+    "cross_entropy", "dropout", "embedding", "gelu", "kl_div", "layer_norm", "log_softmax", "mse_loss",
+    "scaled_dot_product_attention", "softmax",
 ]

@@ -8,6 +8,7 @@ the work:
     rows.py           softmax, log_softmax, layer_norm     one row per thread, float64 sums
     cross_entropy.py  cross_entropy                        one row per thread, lse saved
     elementwise.py    gelu (exact erf and tanh forms)      one element per iteration
+    pointwise.py      dropout, mse, kl_div                 one element per iteration
     attention.py      attention                            one batch entry per thread, one
                                                            row of scores at a time
     optim.py          adamw_step                           one fused in-place pass
@@ -30,6 +31,14 @@ from .cross_entropy import cross_entropy_bwd, cross_entropy_fwd
 from .elementwise import gelu_bwd, gelu_fwd
 from .embedding import embedding_bwd
 from .optim import adamw_step
+from .pointwise import (
+    dropout_bwd,
+    dropout_fwd,
+    kl_div_bwd,
+    kl_div_fwd,
+    mse_bwd,
+    mse_fwd,
+)
 from .rows import (
     layer_norm_bwd,
     layer_norm_fwd,
@@ -41,6 +50,7 @@ from .rows import (
 
 __all__ = [
     "adamw_step", "attention_bwd", "attention_fwd", "cross_entropy_bwd", "cross_entropy_fwd",
-    "embedding_bwd", "gelu_bwd", "gelu_fwd", "layer_norm_bwd", "layer_norm_fwd", "log_softmax_bwd",
-    "log_softmax_fwd", "softmax_bwd", "softmax_fwd",
+    "dropout_bwd", "dropout_fwd", "embedding_bwd", "gelu_bwd", "gelu_fwd", "kl_div_bwd", "kl_div_fwd",
+    "layer_norm_bwd", "layer_norm_fwd", "log_softmax_bwd", "log_softmax_fwd", "mse_bwd", "mse_fwd",
+    "softmax_bwd", "softmax_fwd",
 ]
