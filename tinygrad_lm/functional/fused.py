@@ -81,38 +81,38 @@ def _spread(g, shape, reduction):
     return array_module(g).full(shape, g, dtype=g.dtype)  # () -> (...)
 
 
-class Softmax(Function):
+class _RowOp(Function):
+    """Shared body of Softmax and LogSoftmax: one forward and one backward kernel on rows.
+
+    Both save their output y and compute gx from (y, gy), so only the kernel names differ.
+    """
+
+    fwd_kernel = bwd_kernel = None
+
+    @classmethod
+    def forward(cls, ctx, x, axis):
+        ctx.kernels, ctx.axis = kernels(), axis
+        rows, ctx.shape = _to_rows(x, axis)
+        y = ctx.kernels[cls.fwd_kernel](rows)  # (N, C)
+        ctx.save(y=y)
+        return _from_rows(y, ctx.shape, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        g_rows, _ = _to_rows(g, ctx.axis)
+        return (_from_rows(ctx.kernels[ctx.function.bwd_kernel](ctx.y, g_rows), ctx.shape, ctx.axis),)
+
+
+class Softmax(_RowOp):
     """y = softmax(x) along ``axis``: kernels softmax_fwd(x) and softmax_bwd(y, gy) on rows."""
 
-    @staticmethod
-    def forward(ctx, x, axis):
-        ctx.kernels, ctx.axis = kernels(), axis
-        rows, ctx.shape = _to_rows(x, axis)
-        y = ctx.kernels["softmax_fwd"](rows)  # (N, C)
-        ctx.save(y=y)
-        return _from_rows(y, ctx.shape, axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        g_rows, _ = _to_rows(g, ctx.axis)
-        return (_from_rows(ctx.kernels["softmax_bwd"](ctx.y, g_rows), ctx.shape, ctx.axis),)
+    fwd_kernel, bwd_kernel = "softmax_fwd", "softmax_bwd"
 
 
-class LogSoftmax(Function):
+class LogSoftmax(_RowOp):
     """y = log_softmax(x) along ``axis``: kernels log_softmax_fwd and log_softmax_bwd on rows."""
 
-    @staticmethod
-    def forward(ctx, x, axis):
-        ctx.kernels, ctx.axis = kernels(), axis
-        rows, ctx.shape = _to_rows(x, axis)
-        y = ctx.kernels["log_softmax_fwd"](rows)  # (N, C)
-        ctx.save(y=y)
-        return _from_rows(y, ctx.shape, axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        g_rows, _ = _to_rows(g, ctx.axis)
-        return (_from_rows(ctx.kernels["log_softmax_bwd"](ctx.y, g_rows), ctx.shape, ctx.axis),)
+    fwd_kernel, bwd_kernel = "log_softmax_fwd", "log_softmax_bwd"
 
 
 class Gelu(Function):
