@@ -8,13 +8,16 @@ reference table and the truth every other table is tested against:
     name     module                          what it is
     numpy    tinygrad_lm.backends.numpy_ref  plain vectorised NumPy, written against ``xp``
     numba    tinygrad_lm.backends.numba_cpu  compiled, parallel CPU loops (``@numba.njit``)
+    cupy     tinygrad_lm.backends.cupy_gpu   CUDA kernels through CuPy, for arrays on the GPU
 
-Adding a table (CuPy) is one entry in ``BACKENDS``; its module is imported the first time the
-table is used, so a missing optional dependency only matters to whoever selects it.
+A table's module is imported the first time the table is used, so a missing optional
+dependency only matters to whoever needs it. The CPU tables (numpy, numba) are chosen by the
+user; the table of a device (``DEVICE_TABLES``: cuda -> cupy) is chosen by where the arrays
+live, so a fused op asks ``kernels(x)`` with one of its input arrays:
 
-    from tinygrad_lm.backends import get_kernel, set_kernels, use_kernels
-    y = get_kernel("softmax_fwd")(x2d)        # from the active table
-    with use_kernels("numpy"):                # for one block, then the previous table again
+    from tinygrad_lm.backends import kernels, set_kernels, use_kernels
+    y = kernels(x2d)["softmax_fwd"](x2d)      # CuPy kernels for a GPU array, else the active CPU table
+    with use_kernels("numpy"):                # for one block, then the previous CPU table again
         ...
 
 The table in use until ``set_kernels`` picks another is ``default_backend()``, decided on first
@@ -42,9 +45,14 @@ import importlib
 import os
 import warnings
 
+from ..engine.device import device_of
+
 ENV_VAR = "TINYGRAD_LM_KERNELS"
 
 BACKENDS = {"numpy": "tinygrad_lm.backends.numpy_ref", "numba": "tinygrad_lm.backends.numba_cpu"}
+
+# Arrays on these devices always use this table, whatever the active CPU table is.
+DEVICE_TABLES = {"cuda": "cupy"}
 
 KERNEL_NAMES = (
     "softmax_fwd", "softmax_bwd", "log_softmax_fwd", "log_softmax_bwd", "gelu_fwd", "gelu_bwd",
@@ -58,8 +66,8 @@ _tables = {}  # backend name -> {kernel name: function}, filled on first use
 
 
 def kernel_backends():
-    """The names ``set_kernels`` accepts, sorted."""
-    return sorted(BACKENDS)
+    """The names ``set_kernels`` accepts (the CPU tables), sorted."""
+    return sorted(name for name in BACKENDS if name not in DEVICE_TABLES.values())
 
 
 def default_backend():
@@ -116,20 +124,26 @@ def load_kernels(backend):
     return _tables[backend]
 
 
-def kernels():
-    """The active table as a dict ``{kernel name: function}``."""
-    return load_kernels(active_backend())
+def kernels(like=None):
+    """The table as a dict ``{kernel name: function}`` for arrays like ``like``.
+
+    A GPU array gets its device's table (``DEVICE_TABLES``); a CPU array, or no array, gets the
+    active CPU table.
+    """
+    device = "cpu" if like is None else device_of(like)
+    return load_kernels(DEVICE_TABLES.get(device) or active_backend())
 
 
-def get_kernel(name):
-    """The kernel called ``name`` in the active table, e.g. ``get_kernel("softmax_fwd")``."""
+def get_kernel(name, like=None):
+    """The kernel called ``name`` for arrays like ``like``, e.g. ``get_kernel("softmax_fwd", x)``."""
     if name not in KERNEL_NAMES:
         raise KeyError(f"get_kernel: no kernel named {name!r}; the kernels are {', '.join(KERNEL_NAMES)}")
-    return kernels()[name]
+    return kernels(like)[name]
 
 
 def set_kernels(backend):
-    """Make ``backend`` (a name from ``kernel_backends()``) the active table."""
+    """Make ``backend`` (a name from ``kernel_backends()``) the active CPU table."""
+    _check_cpu_table(backend)
     load_kernels(backend)  # fail here, not inside the first fused op, if it cannot load
     _state["active"] = backend
 
@@ -145,6 +159,15 @@ def use_kernels(backend):
         _state["active"] = previous
 
 
+def _check_cpu_table(backend):
+    if backend in DEVICE_TABLES.values():
+        raise ValueError(
+            f"the {backend!r} kernels run by themselves for arrays on their device; set_kernels "
+            f"chooses the CPU table, one of {', '.join(kernel_backends())}"
+        )
+    _check_known(backend)
+
+
 def _check_known(backend):
     if backend not in BACKENDS:
         raise ValueError(
@@ -153,6 +176,6 @@ def _check_known(backend):
 
 
 __all__ = [
-    "BACKENDS", "ENV_VAR", "KERNEL_NAMES", "active_backend", "default_backend", "get_kernel",
+    "BACKENDS", "DEVICE_TABLES", "ENV_VAR", "KERNEL_NAMES", "active_backend", "default_backend", "get_kernel",
     "kernel_backends", "kernels", "load_kernels", "set_kernels", "use_kernels",
 ]

@@ -91,7 +91,7 @@ class _RowOp(Function):
 
     @classmethod
     def forward(cls, ctx, x, axis):
-        ctx.kernels, ctx.axis = kernels(), axis
+        ctx.kernels, ctx.axis = kernels(x), axis
         rows, ctx.shape = _to_rows(x, axis)
         y = ctx.kernels[cls.fwd_kernel](rows)  # (N, C)
         ctx.save(y=y)
@@ -120,7 +120,7 @@ class Gelu(Function):
 
     @staticmethod
     def forward(ctx, x, approximate):
-        ctx.kernels, ctx.approximate = kernels(), approximate
+        ctx.kernels, ctx.approximate = kernels(x), approximate
         x = array_module(x).asarray(x, order="C")  # contiguous, 0-d stays 0-d
         ctx.save(x=x)
         return ctx.kernels["gelu_fwd"](x, approximate)
@@ -136,7 +136,7 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        ctx.kernels = kernels()
+        ctx.kernels = kernels(x)
         rows, ctx.shape = _to_rows(x, -1)  # (..., C) -> (N, C)
         y, mean, rstd = ctx.kernels["layer_norm_fwd"](rows, weight, bias, eps)
         ctx.save(x=rows, weight=weight, mean=mean, rstd=rstd)
@@ -157,7 +157,7 @@ class CrossEntropyRows(Function):
 
     @staticmethod
     def forward(ctx, logits, targets, weight, ignore_index, label_smoothing):
-        ctx.kernels = kernels()
+        ctx.kernels = kernels(logits)
         ctx.ignore_index, ctx.label_smoothing = ignore_index, label_smoothing
         logits = array_module(logits).ascontiguousarray(logits)
         losses, lse = ctx.kernels["cross_entropy_fwd"](logits, targets, weight, ignore_index, label_smoothing)
@@ -181,7 +181,7 @@ class Attention(Function):
     @staticmethod
     def forward(ctx, q, k, v, mask, keep, causal, scale, batch):
         xp = array_module(q)
-        ctx.kernels, ctx.causal, ctx.scale = kernels(), causal, scale
+        ctx.kernels, ctx.causal, ctx.scale = kernels(q), causal, scale
         tq, tk = q.shape[-2], k.shape[-2]
 
         def fold(a, rows, cols):  # (..., rows, cols), broadcastable -> (B, rows, cols), contiguous
@@ -216,7 +216,7 @@ class Embedding(Function):
 
     @staticmethod
     def forward(ctx, weight, ids):
-        ctx.kernels, ctx.vocab = kernels(), weight.shape[0]
+        ctx.kernels, ctx.vocab = kernels(weight), weight.shape[0]
         ctx.save(ids=ids.reshape(-1))  # (...) -> (N,)
         return weight[ids]  # (V, D)[(...)] -> (..., D)
 
@@ -234,7 +234,7 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, keep):
-        ctx.kernels = kernels()
+        ctx.kernels = kernels(x)
         keep = _contiguous(keep)
         ctx.save(keep=keep)
         return ctx.kernels["dropout_fwd"](_contiguous(x), keep)
@@ -249,7 +249,7 @@ class MseLoss(Function):
 
     @staticmethod
     def forward(ctx, pred, target, reduction):
-        ctx.kernels, ctx.reduction = kernels(), reduction
+        ctx.kernels, ctx.reduction = kernels(pred), reduction
         pred, target = _contiguous(pred), _contiguous(target)
         ctx.save(pred=pred, target=target)
         return _reduce_losses(ctx.kernels["mse_fwd"](pred, target), reduction)  # (...) -> () or (...)
@@ -265,7 +265,7 @@ class KlDiv(Function):
 
     @staticmethod
     def forward(ctx, student, teacher, reduction, log_target):
-        ctx.kernels, ctx.reduction, ctx.log_target = kernels(), reduction, log_target
+        ctx.kernels, ctx.reduction, ctx.log_target = kernels(student), reduction, log_target
         student, teacher = _contiguous(student), _contiguous(teacher)
         ctx.save(student=student, teacher=teacher)
         losses = ctx.kernels["kl_div_fwd"](student, teacher, log_target)  # (...)

@@ -99,5 +99,6 @@ class AdamW(Adam):
     def update(self, param, grad, state, group):
         self._start(param, state)
         beta1, beta2 = group["betas"]
-        get_kernel("adamw_step")(param, grad, state["exp_avg"], state["exp_avg_sq"], group["lr"], beta1, beta2,
-                                 group["eps"], group["weight_decay"], state["step"])
+        adamw_step = get_kernel("adamw_step", param)  # the CuPy kernel for a GPU parameter
+        adamw_step(param, grad, state["exp_avg"], state["exp_avg_sq"], group["lr"], beta1, beta2,
+                   group["eps"], group["weight_decay"], state["step"])
