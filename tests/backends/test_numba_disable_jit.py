@@ -26,7 +26,7 @@ def run_without_jit(*args):
 def test_the_loops_are_plain_python_functions_without_jit():
     check = ("import types; from tinygrad_lm.backends.numba_cpu import rows, attention; "
              "assert isinstance(rows._softmax_fwd_rows, types.FunctionType), type(rows._softmax_fwd_rows); "
-             "assert isinstance(attention._attention_bwd_batches, types.FunctionType)")
+             "assert isinstance(attention._softmax_scores, types.FunctionType)")
     result = run_without_jit("-c", check)
     assert result.returncode == 0, result.stderr
 

@@ -339,7 +339,7 @@ def test_each_loop_compiles_once_per_dtype():
         N["attention_fwd"](layout, q, layout, np.ones((3, 3), bool), None, True, 0.5)
     if numba.config.DISABLE_JIT:
         pytest.skip("nothing is compiled under NUMBA_DISABLE_JIT")
-    float64_versions = [sig for sig in attention._attention_fwd_batches.signatures if sig[0].dtype == numba.float64]
+    float64_versions = [sig for sig in attention._softmax_scores.signatures if sig[0].dtype == numba.float64]
     assert len(float64_versions) == 1, float64_versions
 
 

@@ -4,6 +4,8 @@ Like the other row kernels, a wrapper with the reference's signature makes the a
 contiguous (targets int64, class weights in the logits' dtype) and allocates outputs; an
 ``@njit`` loop handles one row per ``prange`` iteration. Ignore_index, class weights and
 label smoothing are handled inside the row loop, so no (N, C) temporary is ever built.
+As in ``rows.py``, sums may be reassociated into SIMD lanes (``fastmath={"reassoc"}``) and
+float32 logits use the vectorisable exp of ``_math.py``.
 
 Formulas and numerics: ``numpy_ref.cross_entropy_fwd`` and ``cross_entropy_bwd``. Left out:
 reducing the losses (the functional layer sums or averages them).
@@ -14,11 +16,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._math import exp_nonpositive_of
 from ._wrappers import as_input, float16_via_float32, launch
 
 
-@njit(cache=True, parallel=True)
-def _cross_entropy_fwd_rows(logits, targets, weight, ignore_index, smoothing, losses, lse):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+def _cross_entropy_fwd_rows(logits, targets, weight, ignore_index, smoothing, fast, losses, lse):
     n, c = logits.shape
     for i in prange(n):  # row i
         m = logits[i, 0]
@@ -26,7 +29,7 @@ def _cross_entropy_fwd_rows(logits, targets, weight, ignore_index, smoothing, lo
             m = max(m, logits[i, j])
         total = 0.0  # float64 sum of exp(x - m)
         for j in range(c):
-            total += math.exp(logits[i, j] - m)
+            total += exp_nonpositive_of(logits[i, j] - m, fast)
         row_lse = m + math.log(total)  # log-sum-exp, never log(softmax)
         lse[i] = row_lse
         t = targets[i]
@@ -55,12 +58,13 @@ def cross_entropy_fwd(logits, targets, weight, ignore_index, label_smoothing):
     n = logits.shape[0]
     losses, lse = np.empty(n, dtype=logits.dtype), np.empty(n, dtype=logits.dtype)  # (N,) each
     launch(_cross_entropy_fwd_rows, logits.size, logits, targets, weight, int(ignore_index), float(label_smoothing),
-           losses, lse)
+           logits.dtype == np.float32, losses, lse)
     return losses, lse
 
 
-@njit(cache=True, parallel=True)
-def _cross_entropy_bwd_rows(logits, targets, weight, lse, grad_losses, ignore_index, smoothing, glogits):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+def _cross_entropy_bwd_rows(logits, targets, weight, lse, grad_losses, ignore_index, smoothing, fast,
+                            glogits):
     n, c = logits.shape
     weight_sum = 0.0  # W = sum_c w_c
     for j in range(c):
@@ -75,7 +79,7 @@ def _cross_entropy_bwd_rows(logits, targets, weight, lse, grad_losses, ignore_in
         w_t = weight[t]
         scale = (1.0 - smoothing) * w_t + (smoothing / c) * weight_sum  # multiplies p_ic
         for j in range(c):
-            p = math.exp(logits[i, j] - lse[i])  # softmax rebuilt from the saved lse
+            p = exp_nonpositive_of(logits[i, j] - lse[i], fast)  # softmax rebuilt from the saved lse
             d = scale * p - (smoothing / c) * weight[j]  # dloss_i / dx_ij, in float64
             if j == t:
                 d -= (1.0 - smoothing) * w_t  # the one-hot target's term
@@ -94,5 +98,5 @@ def cross_entropy_bwd(logits, targets, weight, lse, grad_losses, ignore_index, l
     weight, lse, grad_losses = (as_input(a, dtype=logits.dtype) for a in (weight, lse, grad_losses))
     glogits = np.empty_like(logits)  # (N, C)
     launch(_cross_entropy_bwd_rows, logits.size, logits, targets, weight, lse, grad_losses, int(ignore_index),
-                            float(label_smoothing), glogits)
+           float(label_smoothing), logits.dtype == np.float32, glogits)
     return glogits

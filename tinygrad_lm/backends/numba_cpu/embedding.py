@@ -20,7 +20,7 @@ from ._wrappers import as_input, float16_via_float32, launch
 COLUMNS_PER_BLOCK = 32  # columns of dweight one parallel iteration owns
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _embedding_bwd_columns(ids, grad, dweight):
     n, d = grad.shape
     blocks = (d + COLUMNS_PER_BLOCK - 1) // COLUMNS_PER_BLOCK

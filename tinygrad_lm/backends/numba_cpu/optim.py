@@ -16,7 +16,7 @@ from numba import njit, prange
 from ._wrappers import as_input, launch
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _adamw_flat(param, grad, m, v, decay, beta1, beta2, step_size, correction2, eps):
     for i in prange(param.shape[0]):  # element i of the flattened parameter
         g = grad[i]

@@ -4,7 +4,10 @@ Every kernel here has the same shape: a Python wrapper with the reference's name
 signature makes its inputs C-contiguous and allocates the outputs, then an ``@njit`` loop
 does the work, one row per iteration of a ``prange`` (rows are independent, so threads never
 write the same element). Inside a row, sums are accumulated in float64 even for float32
-input; each row is read two or three times while it sits in the cache.
+input; each row is read two or three times while it sits in the cache. The loops are
+compiled with ``fastmath={"reassoc"}``, which lets LLVM split a row's sum into SIMD lanes
+(a fixed order, so results still do not depend on the thread count), and float32 rows use the
+vectorisable exp of ``_math.py``.
 
 The formulas and the numerics promised are the reference's (``numpy_ref``); each docstring
 here says only which trick the loop uses. Left out: blocking over the class axis for huge C
@@ -16,14 +19,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._math import exp_nonpositive_of
 from ._wrappers import as_input, float16_via_float32, launch
 
 ROWS_PER_BLOCK = 32  # rows per partial sum in layer_norm_bwd's gw and gb (fixed, see there)
 
 
 # --- softmax and log-softmax ---------------------------------------------------------------
-@njit(cache=True, parallel=True)
-def _softmax_fwd_rows(x, y):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+def _softmax_fwd_rows(x, fast, y):
     n, c = x.shape
     for i in prange(n):  # row i
         m = x[i, 0]  # the row maximum, so every exponent is <= 0
@@ -31,7 +35,7 @@ def _softmax_fwd_rows(x, y):
             m = max(m, x[i, j])
         total = 0.0  # float64 sum of exp(x - m), >= 1
         for j in range(c):
-            e = math.exp(x[i, j] - m)
+            e = exp_nonpositive_of(x[i, j] - m, fast)
             y[i, j] = e
             total += e
         inverse = 1.0 / total
@@ -48,11 +52,11 @@ def softmax_fwd(x):
     """
     x = as_input(x)
     y = np.empty_like(x)  # (N, C)
-    launch(_softmax_fwd_rows, x.size, x, y)
+    launch(_softmax_fwd_rows, x.size, x, x.dtype == np.float32, y)
     return y
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
 def _softmax_bwd_rows(y, gy, gx):
     n, c = y.shape
     for i in prange(n):  # row i
@@ -75,8 +79,8 @@ def softmax_bwd(y, gy):
     return gx
 
 
-@njit(cache=True, parallel=True)
-def _log_softmax_fwd_rows(x, y):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+def _log_softmax_fwd_rows(x, fast, y):
     n, c = x.shape
     for i in prange(n):  # row i
         m = x[i, 0]
@@ -84,7 +88,7 @@ def _log_softmax_fwd_rows(x, y):
             m = max(m, x[i, j])
         total = 0.0  # float64 sum of exp(x - m), in [1, C]
         for j in range(c):
-            total += math.exp(x[i, j] - m)
+            total += exp_nonpositive_of(x[i, j] - m, fast)
         log_total = math.log(total)
         for j in range(c):
             y[i, j] = (x[i, j] - m) - log_total
@@ -99,19 +103,19 @@ def log_softmax_fwd(x):
     """
     x = as_input(x)
     y = np.empty_like(x)  # (N, C)
-    launch(_log_softmax_fwd_rows, x.size, x, y)
+    launch(_log_softmax_fwd_rows, x.size, x, x.dtype == np.float32, y)
     return y
 
 
-@njit(cache=True, parallel=True)
-def _log_softmax_bwd_rows(y, gy, gx):
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+def _log_softmax_bwd_rows(y, gy, fast, gx):
     n, c = y.shape
     for i in prange(n):  # row i
         total = 0.0  # sum_k gy_k in float64
         for j in range(c):
             total += gy[i, j]
         for j in range(c):
-            gx[i, j] = gy[i, j] - math.exp(y[i, j]) * total
+            gx[i, j] = gy[i, j] - exp_nonpositive_of(y[i, j], fast) * total
 
 
 @float16_via_float32
@@ -122,12 +126,12 @@ def log_softmax_bwd(y, gy):
     """
     y, gy = as_input(y), as_input(gy)
     gx = np.empty_like(y)  # (N, C)
-    launch(_log_softmax_bwd_rows, y.size, y, gy, gx)
+    launch(_log_softmax_bwd_rows, y.size, y, gy, y.dtype == np.float32, gx)
     return gx
 
 
 # --- layer normalisation ---------------------------------------------------------------------
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
 def _layer_norm_fwd_rows(x, weight, bias, eps, y, mean, rstd):
     n, c = x.shape
     for i in prange(n):  # row i
@@ -162,7 +166,7 @@ def layer_norm_fwd(x, weight, bias, eps):
     return y, mean, rstd
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
 def _layer_norm_bwd_rows(x, weight, mean, rstd, gy, gx, gw_blocks, gb_blocks):
     n, c = x.shape
     for block in prange(gw_blocks.shape[0]):  # rows block*32 .. block*32 + 31
