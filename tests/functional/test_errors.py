@@ -50,6 +50,12 @@ CASES = [
     ("softmax", (t(2, 3),), {"axis": (0, 1)}, TypeError, r"softmax: axis must be one int \(the class axis\), got \(0, 1\)"),
     ("log_softmax", (t(),), {}, tg.ShapeError, "log_softmax: needs at least one axis, got a 0-d tensor"),
     ("softmax", (t(2, 0),), {}, tg.ShapeError, r"softmax: axis 1 of shape \(2, 0\) is empty"),
+    ("linear", (t(2, 3), t(4, 5)), {}, tg.ShapeError,
+     r"linear: x has shape \(2, 3\) but weight \(4, 5\) expects a last axis of in_features = 5"),
+    ("linear", (t(2, 3), t(4, 3, 1)), {}, tg.ShapeError, r"linear: weight must be 2-D \(out_features, in_features\)"),
+    ("linear", (t(2, 3), t(4, 3)), {"bias": t(3)}, tg.ShapeError,
+     r"linear: bias must have shape \(4,\) to match weight \(4, 3\), got \(3,\)"),
+    ("linear", (t(2, 3, dtype=np.float32), t(4, 3)), {}, tg.DTypeError, "linear: cannot mix float32 and float64"),
     ("gelu", (t(3),), {"approximate": "erf"}, ValueError, "gelu: approximate='erf' is not one of 'none', 'tanh'"),
 ]
 

@@ -92,6 +92,25 @@ def test_layer_norm(case):
     assert_versions_agree(call, *arrays)
 
 
+@st.composite
+def linear_inputs(draw):
+    shape = draw(ts.shapes(min_dims=1, max_dims=4))
+    out_features = draw(st.integers(1, 5))
+    x = draw(layouts(st.just(shape)))
+    weight = draw(layouts(st.just((out_features, shape[-1]))))
+    bias = draw(layouts(st.just((out_features,)))) if draw(st.booleans()) else None
+    return x, weight, bias
+
+
+@given(linear_inputs())
+def test_linear(case):
+    x, weight, bias = case
+    if bias is None:
+        assert_versions_agree(lambda F, x, w: F.linear(x, w), x, weight)
+    else:
+        assert_versions_agree(lambda F, x, w, b: F.linear(x, w, b), x, weight, bias)
+
+
 # --- cross-entropy -------------------------------------------------------------------------
 @st.composite
 def cross_entropy_inputs(draw):

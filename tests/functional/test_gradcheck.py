@@ -40,6 +40,8 @@ CASES = {
     "log_softmax axis 1": lambda F: (lambda x: F.log_softmax(x, axis=1), X),
     "gelu exact": lambda F: (lambda x: F.gelu(x), 3 * X),
     "gelu tanh": lambda F: (lambda x: F.gelu(x, approximate="tanh"), 3 * X),
+    "linear": lambda F: (lambda x, w, b: F.linear(x, w, b), X, normal(5, 4), normal(5)),
+    "linear no bias, 1-D x": lambda F: (lambda x, w: F.linear(x, w), normal(4), normal(3, 4)),
     "layer_norm": lambda F: (lambda x, w, b: F.layer_norm(x, w, b), X, normal(4), normal(4)),
     "layer_norm no params": lambda F: (lambda x: F.layer_norm(x, eps=1e-3), X),
     "cross_entropy mean": lambda F: (lambda x: F.cross_entropy(x, TARGETS), X),

@@ -32,6 +32,7 @@ from .fused import (
     gelu,
     kl_div,
     layer_norm,
+    linear,
     log_softmax,
     mse_loss,
     scaled_dot_product_attention,
@@ -40,5 +41,5 @@ from .fused import (
 
 __all__ = [
     "composed", "cross_entropy", "dropout", "embedding", "fused", "gelu", "kl_div", "layer_norm",
-    "log_softmax", "mse_loss", "scaled_dot_product_attention", "softmax",
+    "linear", "log_softmax", "mse_loss", "scaled_dot_product_attention", "softmax",
 ]

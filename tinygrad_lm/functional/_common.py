@@ -220,3 +220,29 @@ def kl_div_args(student_log_probs, teacher_probs_or_log_probs, reduction):
     if reduction == "batchmean" and student.ndim == 0:
         raise ShapeError("kl_div: reduction='batchmean' needs a batch axis; got 0-d inputs")
     return student, teacher
+
+
+def contiguous(a):
+    """``a`` as a C-contiguous array (0-d stays 0-d; a view when it already is one)."""
+    return array_module(a).asarray(a, order="C")
+
+
+def linear_args(x, weight, bias):
+    """Check linear's arguments: x (..., in), weight (out, in), bias (out,) or None; one float dtype."""
+    x = float_tensor("linear", x)
+    (weight,) = operands("linear", weight)
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"linear: x has shape {x.shape} but weight {weight.shape} expects a last axis of "
+            f"in_features = {weight.shape[1]}"
+        )
+    x, weight = operands("linear", x, weight, broadcast=False)  # one float dtype, or DTypeError
+    if bias is not None:
+        (bias,) = operands("linear", bias)
+        if bias.shape != (weight.shape[0],):
+            raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},) to match weight {weight.shape}, "
+                             f"got {bias.shape}")
+        x, bias = operands("linear", x, bias, broadcast=False)
+    return x, weight, bias

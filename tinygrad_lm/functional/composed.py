@@ -5,6 +5,7 @@ matmul, masked_fill, ...), so its gradient comes for free from their hand-derive
 They are kept in the library as the specification the fused versions (``fused.py``) must
 match in value and gradient, and as the page a learner reads first:
 
+    linear(x)       = x W^T + b
     softmax(x)      = exp(x - max x) / sum exp(x - max x)
     log_softmax(x)  = (x - max x) - log sum exp(x - max x)
     gelu(x)         = 0.5 x (1 + erf(x / sqrt 2))       or the tanh approximation
@@ -31,9 +32,20 @@ from ._common import (
     dropout_mask,
     float_tensor,
     layer_norm_args,
+    linear_args,
     reduce_cross_entropy,
 )
 from .losses import kl_div, mse_loss
+
+
+def linear(x, weight, bias=None):
+    """y = x W^T + b: x (..., in), weight (out, in), bias (out,) or None -> y (..., out).
+
+    The weight is stored (out, in), as in PyTorch, so the product uses its transpose.
+    """
+    x, weight, bias = linear_args(x, weight, bias)
+    y = x @ weight.T  # (..., in) @ (in, out) -> (..., out)
+    return y if bias is None else y + bias
 
 
 def _row_max(x, axis):

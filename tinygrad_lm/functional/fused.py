@@ -7,21 +7,19 @@ saved arrays), the fused ``Softmax`` is one node: its forward calls the kernel
 (``backends/numpy_ref.py``); this file only reshapes to the kernels' layouts and back:
 
     row ops      (..., C) with the op's axis moved last -> contiguous (N, C) rows
+    linear       (..., in)                              -> rows (N, in), GEMMs, no kernel
     attention    (*batch, T, D)                         -> contiguous (B, T, D)
     embedding    ids (...), gradient (..., D)           -> ids (N,), gradient rows (N, D)
     elementwise  gelu, dropout, mse_loss, kl_div        -> contiguous arrays of one shape (...)
 
-The losses' kernels return pointwise losses; the Function reduces them (mean, sum,
-batchmean) and spreads the upstream gradient back over every element before the backward
-kernel. Dropout's mask is drawn on the host from the caller's rng (``_common.dropout_mask``),
+The losses (cross_entropy, mse_loss, kl_div) are in ``fused_losses.py`` and re-exported here.
+Dropout's mask is drawn on the host from the caller's rng (``_common.dropout_mask``),
 exactly as the composed version draws it, so both give the same bits from the same rng state.
 
 A Function keeps the table it ran its forward with (``ctx.kernels``), so backward uses the
 same backend even if the active one changes in between. Arguments are checked in
 ``_common.py``, shared with the composed versions, so both fail with the same messages.
 """
-
-import math
 
 from ..backends import kernels
 from ..engine import Function, Tensor, array_module
@@ -30,14 +28,17 @@ from ._common import (
     attention_args,
     check_choice,
     class_axis,
-    cross_entropy_args,
+    contiguous,
     dropout_keep,
     dropout_mask,
     float_tensor,
-    kl_div_args,
     layer_norm_args,
-    mse_loss_args,
-    reduce_cross_entropy,
+    linear_args,
+)
+from .fused_losses import (  # the fused losses have their own file
+    cross_entropy,
+    kl_div,
+    mse_loss,
 )
 
 
@@ -52,33 +53,6 @@ def _to_rows(a, axis):
 def _from_rows(rows, shape, axis):
     """Undo ``_to_rows``: (N, C) -> (..., C) -> the axis back where it was."""
     return array_module(rows).moveaxis(rows.reshape(shape), -1, axis)
-
-
-def _contiguous(a):
-    """``a`` as a C-contiguous array (0-d stays 0-d; a view when it already is one)."""
-    return array_module(a).asarray(a, order="C")
-
-
-def _reduce_losses(losses, reduction):
-    """Pointwise losses (...) reduced: "none" keeps them, "sum" / "mean" / "batchmean" -> ()."""
-    if reduction == "none":
-        return losses
-    return losses.sum() / _loss_divisor(losses.shape, reduction)
-
-
-def _loss_divisor(shape, reduction):
-    """What the sum is divided by: every element for "mean", the first axis for "batchmean"."""
-    if reduction == "mean":
-        return math.prod(shape)
-    return shape[0] if reduction == "batchmean" else 1
-
-
-def _spread(g, shape, reduction):
-    """The upstream gradient of ``_reduce_losses``'s result, as one per pointwise loss (...)."""
-    if reduction == "none":
-        return _contiguous(g)
-    g = g / _loss_divisor(shape, reduction)  # () -> (), the chain rule through the division
-    return array_module(g).full(shape, g, dtype=g.dtype)  # () -> (...)
 
 
 class _RowOp(Function):
@@ -149,25 +123,33 @@ class LayerNorm(Function):
         return gx.reshape(ctx.shape), gw, gb  # (N, C) -> (..., C)
 
 
-class CrossEntropyRows(Function):
-    """losses (N,) of logits (N, C) against targets (N,): kernels cross_entropy_fwd / _bwd.
+class Linear(Function):
+    """y = x W^T + b as one node: one GEMM over the flattened rows, the bias added in place.
 
-    targets and weight are settings, not inputs: no gradient flows into them.
+    No kernel table entry: the GEMMs are the array module's matmul (BLAS, or cuBLAS on the GPU).
+    x (..., in), weight (out, in), bias (out,) or absent -> y (..., out). On the rows
+    x2 (N, in) and g2 (N, out):   gx = g2 W,   gW = g2^T x2,   gb = sum_n g2.
     """
 
     @staticmethod
-    def forward(ctx, logits, targets, weight, ignore_index, label_smoothing):
-        ctx.kernels = kernels(logits)
-        ctx.ignore_index, ctx.label_smoothing = ignore_index, label_smoothing
-        logits = array_module(logits).ascontiguousarray(logits)
-        losses, lse = ctx.kernels["cross_entropy_fwd"](logits, targets, weight, ignore_index, label_smoothing)
-        ctx.save(logits=logits, targets=targets, weight=weight, lse=lse)
-        return losses
+    def forward(ctx, x, weight, bias=None):
+        rows = x.reshape(-1, x.shape[-1])  # (..., in) -> (N, in)
+        ctx.save(rows=rows, weight=weight)
+        ctx.x_shape = x.shape
+        y = rows @ weight.T  # (N, in) @ (in, out) -> (N, out), a new array
+        if bias is not None:
+            y += bias  # in place: no second (N, out) array
+        return y.reshape(*x.shape[:-1], weight.shape[0])  # (N, out) -> (..., out)
 
     @staticmethod
     def backward(ctx, g):
-        backward = ctx.kernels["cross_entropy_bwd"]
-        return (backward(ctx.logits, ctx.targets, ctx.weight, ctx.lse, g, ctx.ignore_index, ctx.label_smoothing),)
+        g_rows = g.reshape(-1, g.shape[-1])  # (..., out) -> (N, out)
+        needs = ctx.needs_input_grad
+        gx = (g_rows @ ctx.weight).reshape(ctx.x_shape) if needs[0] else None  # (N, in) -> (..., in)
+        gw = g_rows.T @ ctx.rows if needs[1] else None  # (out, N) @ (N, in) -> (out, in)
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, (g_rows.sum(axis=0) if needs[2] else None)  # (N, out) -> (out,)
 
 
 class Attention(Function):
@@ -235,46 +217,13 @@ class Dropout(Function):
     @staticmethod
     def forward(ctx, x, keep):
         ctx.kernels = kernels(x)
-        keep = _contiguous(keep)
+        keep = contiguous(keep)
         ctx.save(keep=keep)
-        return ctx.kernels["dropout_fwd"](_contiguous(x), keep)
+        return ctx.kernels["dropout_fwd"](contiguous(x), keep)
 
     @staticmethod
     def backward(ctx, g):
-        return (ctx.kernels["dropout_bwd"](ctx.keep, _contiguous(g)),)
-
-
-class MseLoss(Function):
-    """(pred - target)^2 reduced: kernels mse_fwd(pred, target) and mse_bwd(pred, target, g)."""
-
-    @staticmethod
-    def forward(ctx, pred, target, reduction):
-        ctx.kernels, ctx.reduction = kernels(pred), reduction
-        pred, target = _contiguous(pred), _contiguous(target)
-        ctx.save(pred=pred, target=target)
-        return _reduce_losses(ctx.kernels["mse_fwd"](pred, target), reduction)  # (...) -> () or (...)
-
-    @staticmethod
-    def backward(ctx, g):
-        g = _spread(g, ctx.pred.shape, ctx.reduction)  # () or (...) -> (...)
-        return ctx.kernels["mse_bwd"](ctx.pred, ctx.target, g)
-
-
-class KlDiv(Function):
-    """Pointwise KL terms reduced: kernels kl_div_fwd(s, t, log_target) and kl_div_bwd(s, t, g, log_target)."""
-
-    @staticmethod
-    def forward(ctx, student, teacher, reduction, log_target):
-        ctx.kernels, ctx.reduction, ctx.log_target = kernels(student), reduction, log_target
-        student, teacher = _contiguous(student), _contiguous(teacher)
-        ctx.save(student=student, teacher=teacher)
-        losses = ctx.kernels["kl_div_fwd"](student, teacher, log_target)  # (...)
-        return _reduce_losses(losses, reduction)  # (...) -> () or (...)
-
-    @staticmethod
-    def backward(ctx, g):
-        g = _spread(g, ctx.student.shape, ctx.reduction)  # () or (...) -> (...)
-        return ctx.kernels["kl_div_bwd"](ctx.student, ctx.teacher, g, ctx.log_target)
+        return (ctx.kernels["dropout_bwd"](ctx.keep, contiguous(g)),)
 
 
 # --- the wrappers users call ---------------------------------------------------------------
@@ -309,23 +258,13 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     return LayerNorm.apply(x, weight, bias, eps=eps)
 
 
-def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, weight=None, reduction="mean"):
-    """Cross-entropy of logits (..., C) against integer targets (...) (fused), PyTorch's definition.
+def linear(x, weight, bias=None):
+    """y = x W^T + b (fused): x (..., in), weight (out, in), bias (out,) or None -> (..., out).
 
-    loss_i = (1 - s)(-w_{t_i} log p_{i,t_i}) + (s / C) sum_c (-w_c log p_ic), 0 where ignored;
-    "mean" divides the sum by sum_{i counted} w_{t_i}, and gives 0 (zero gradient) when nothing
-    is counted (PyTorch: NaN). The class axis is last. Full statement: composed.cross_entropy.
+    One node instead of composed.linear's transpose, matmul and add; the same gradients.
     """
-    logits, targets, weight = cross_entropy_args(logits, targets, ignore_index, label_smoothing, weight, reduction)
-    xp = array_module(logits.data)
-    classes = logits.shape[-1]
-    weight = xp.ones(classes, dtype=logits.dtype) if weight is None else weight
-    flat = targets.reshape(-1)  # (...) -> (N,)
-    losses = CrossEntropyRows.apply(
-        logits.reshape(-1, classes),  # (..., C) -> (N, C)
-        targets=flat, weight=weight, ignore_index=ignore_index, label_smoothing=float(label_smoothing),
-    )  # (N,)
-    return reduce_cross_entropy(losses, targets, weight, ignore_index, reduction)
+    x, weight, bias = linear_args(x, weight, bias)
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
 
 
 def embedding(weight, ids):
@@ -363,26 +302,7 @@ def dropout(x, p=0.5, training=True, rng=None):
     return x if keep is None else Dropout.apply(x, keep=keep)
 
 
-def mse_loss(pred, target, reduction="mean"):
-    """Mean squared error (fused): (pred - target)^2, then "mean", "sum" or "none".
-
-    pred and target of one shape; a gradient flows into target too if it requires one.
-    """
-    pred, target = mse_loss_args(pred, target, reduction)
-    return MseLoss.apply(pred, target, reduction=reduction)
-
-
-def kl_div(student_log_probs, teacher_probs_or_log_probs, reduction="batchmean", log_target=False):
-    """KL(teacher || student) summed pointwise (fused), PyTorch's ``kl_div``; see losses.kl_div.
-
-    log_target=False: t (log t - s), 0 where t == 0; True: exp(t) (t - s). reduction
-    "batchmean" (sum / first axis size), "sum", "mean" or "none".
-    """
-    student, teacher = kl_div_args(student_log_probs, teacher_probs_or_log_probs, reduction)
-    return KlDiv.apply(student, teacher, reduction=reduction, log_target=bool(log_target))
-
-
 __all__ = [
-    "cross_entropy", "dropout", "embedding", "gelu", "kl_div", "layer_norm", "log_softmax", "mse_loss",
-    "scaled_dot_product_attention", "softmax",
+    "cross_entropy", "dropout", "embedding", "gelu", "kl_div", "layer_norm", "linear", "log_softmax",
+    "mse_loss", "scaled_dot_product_attention", "softmax",
 ]

@@ -48,13 +48,9 @@ class Linear(Module):
 
     def forward(self, x):
         _check_last_axis(self, x, self.in_features, "in_features")
-        lead = x.shape[:-1]
-        # One 2-D GEMM (and one GEMM per gradient) instead of a batched matmul whose weight
-        # gradient NumPy would compute per batch and then sum.
-        y = x.reshape(-1, self.in_features) @ self.weight.T  # (N, in) @ (in, out) -> (N, out)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(*lead, self.out_features)  # (N, out) -> (..., out)
+        # One node: a 2-D GEMM over the flattened rows with the bias added in place, and one
+        # GEMM per gradient (F.composed.linear is the same map from primitives).
+        return F.linear(x, self.weight, self.bias)  # (..., in) -> (..., out)
 
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
