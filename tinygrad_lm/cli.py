@@ -3,13 +3,13 @@
 Subcommands:
 
     tinygrad-lm train [--preset NAME] [--corpus shakespeare|stdlib] [--text PATH] [--out DIR]
-                      [--kernels numba|numpy] [--no-progress] [key=value ...]
+                      [--kernels numba|numpy] [--device cpu|cuda] [--no-progress] [key=value ...]
         trains a GPT (see ``tinygrad_lm.train.config`` for presets and keys); resumes when
         DIR already holds a checkpoint of the same run.
     tinygrad-lm sample --checkpoint DIR --prompt TEXT [--max-new-tokens N] [--temperature T]
-                       [--top-k K] [--top-p P] [--seed S]
+                       [--top-k K] [--top-p P] [--seed S] [--device cpu|cuda]
         continues the prompt with the best weights of a run.
-    tinygrad-lm eval --checkpoint DIR
+    tinygrad-lm eval --checkpoint DIR [--device cpu|cuda]
         exact train and validation loss and perplexity of a run's best weights.
     tinygrad-lm demo [--seed S] [--batch B] [--features C] [--hidden H]
         builds loss = sum(tanh(x @ w) ** 2) for x of shape (B, C) and w of shape (C, H),
@@ -20,9 +20,10 @@ How to add one: write
 ``add_NAME_parser(subparsers)`` that declares its options and sets ``run=run_NAME``,
 write ``run_NAME(args) -> int``, and list the adder in ``SUBCOMMANDS``.
 
-Errors in what the user typed (an unknown option, a batch of 0) print one line to stderr
-and give exit code 2, never a traceback: argparse errors and ``UsageError`` raised by a
-subcommand both end in ``main``. A failure inside the library is a bug and keeps its
+Errors in what the user typed (an unknown option, a batch of 0, ``--device cuda`` on a machine
+without CuPy or a GPU) print one line to stderr and give exit code 2, never a traceback:
+argparse errors, ``UsageError`` (an unusable device becomes one) and the library's user errors
+(``USER_ERRORS``) all end in ``main``. A failure inside the library is a bug and keeps its
 traceback. This file leaves out everything a subcommand does beyond calling the library.
 """
 
@@ -36,6 +37,7 @@ import numpy as np
 from tinygrad_lm import active_backend, tensor, testing, use_kernels
 from tinygrad_lm.backends import kernel_backends
 from tinygrad_lm.data import CorpusError, TokenizerError, load_corpus, train_val_split
+from tinygrad_lm.engine import DEVICES, DeviceError, check_device
 from tinygrad_lm.train import (
     PRESETS,
     CheckpointError,
@@ -138,8 +140,24 @@ def add_train_parser(subparsers) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--kernels", choices=kernel_backends(), help="kernel table for the fused ops "
                         "(default: numba when it imports; or set TINYGRAD_LM_KERNELS)")
+    _add_device_option(parser, "where to train (default: the preset's, cpu)", default=None)
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="RunConfig fields to change")
     parser.set_defaults(run=run_train)
+
+
+def _add_device_option(parser, text, default="cpu"):
+    parser.add_argument("--device", choices=DEVICES, default=default,
+                        help=f"{text}; cuda needs CuPy (pip install 'tinygrad_lm[gpu]') and an NVIDIA GPU")
+
+
+def _usable_device(device):
+    """``device`` if this machine can run it, else a UsageError saying why (CuPy or a GPU missing).
+
+    Only this check is a user error: a DeviceError from inside a run is a bug and keeps its traceback."""
+    try:
+        return check_device(device, "--device")
+    except DeviceError as error:
+        raise UsageError(str(error)) from None
 
 
 def run_train(args) -> int:
@@ -150,9 +168,13 @@ def run_train(args) -> int:
         config = dataclasses.replace(config, corpus=args.corpus, text_path="")
     if args.text:
         config = dataclasses.replace(config, text_path=str(Path(args.text).resolve()))
+    if args.device:
+        config = dataclasses.replace(config, device=args.device)
+    _usable_device(config.device)
     out = Path(args.out or Path("runs") / args.preset)
     with use_kernels(args.kernels or active_backend()):
-        print(f"training {args.preset} into {out}/ ({config.max_iters} steps, {active_backend()} kernels)")
+        print(f"training {args.preset} into {out}/ ({config.max_iters} steps, {active_backend()} kernels, "
+              f"on {config.device})")
         summary = Trainer(config, out, progress=not args.no_progress).run()
     final = summary["final_eval"]
     print(f"done: {summary['steps']} steps in {summary['wall_time_s']:.1f} s "
@@ -183,6 +205,7 @@ def add_sample_parser(subparsers) -> None:
     parser.add_argument("--top-k", type=_int_between(1, 10**9), default=None)
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass in (0, 1]")
     parser.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0)
+    _add_device_option(parser, "where to run the model (default cpu)")
     parser.set_defaults(run=run_sample)
 
 
@@ -191,7 +214,8 @@ def run_sample(args) -> int:
         raise UsageError(f"--temperature must be >= 0, got {args.temperature}")
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise UsageError(f"--top-p must be in (0, 1], got {args.top_p}")
-    model, tokenizer, _ = load_model(_checkpoint_file(args.checkpoint))
+    _usable_device(args.device)
+    model, tokenizer, _ = load_model(_checkpoint_file(args.checkpoint), device=args.device)
     if not args.prompt:
         raise UsageError("--prompt is empty; give at least one character")
     ids = tokenizer.encode(args.prompt)[None, :]  # (T,) -> (1, T)
@@ -209,12 +233,14 @@ def add_eval_parser(subparsers) -> None:
     """Declare ``eval``."""
     parser = subparsers.add_parser("eval", help="exact train/val loss and perplexity of a trained run")
     parser.add_argument("--checkpoint", required=True, metavar="DIR", help="a run directory (or checkpoint file)")
+    _add_device_option(parser, "where to run the model (default cpu)")
     parser.set_defaults(run=run_eval)
 
 
 def run_eval(args) -> int:
+    _usable_device(args.device)
     path = _checkpoint_file(args.checkpoint)
-    model, tokenizer, meta = load_model(path)
+    model, tokenizer, meta = load_model(path, device=args.device)
     run = meta["run_config"]
     text = load_corpus(run["corpus"] if not run["text_path"] else None, run["text_path"] or None)
     train_ids, val_ids = train_val_split(tokenizer.encode(text), 0.1, block_size=model.config.block_size)

@@ -13,9 +13,13 @@ token ids (B,), applying, in this order (the order Hugging Face's samplers use):
 4. sample from the renormalised probabilities with inverse-CDF sampling: draw u ~ U[0, 1) per
    row and take the first token whose cumulative probability exceeds u.
 
-All arithmetic is in float64 on NumPy arrays: sampling is not differentiable and needs no
-graph. ``generate_tokens(step_fn, prompt, max_new_tokens, ...)`` is the loop: it asks a
-duck-typed model for the logits of the next position, samples, appends, and stops early when
+All arithmetic is in float64 on NumPy arrays, on the host: sampling is not differentiable,
+needs no graph, and draws from a NumPy Generator, so the same seed picks the same tokens on
+every device. Logits or a prompt on the GPU are copied to the host explicitly
+(``Tensor.numpy()`` / ``to_device``): per step that is the last position's (B, V) logits, small
+next to the forward pass that made them.
+
+``generate_tokens(step_fn, prompt, max_new_tokens, ...)`` is the loop: it asks a duck-typed model for the logits of the next position, samples, appends, and stops early when
 every row has produced ``stop_token``. It knows nothing about models or caches, so it works
 for any model that can map a token sequence to next-token logits.
 
@@ -26,7 +30,7 @@ import numbers
 
 import numpy as np
 
-from .engine import Tensor
+from .engine import Tensor, to_device
 
 
 def _check_settings(temperature, top_k, top_p):
@@ -50,7 +54,7 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
 
     ``rng``: a ``numpy.random.Generator`` (or a seed); required unless decoding greedily.
     """
-    logits = logits.numpy() if isinstance(logits, Tensor) else np.asarray(logits)
+    logits = logits.numpy() if isinstance(logits, Tensor) else np.asarray(to_device(logits, "cpu"))
     if logits.ndim != 2 or logits.shape[1] == 0 or logits.dtype.kind != "f":
         raise ValueError(f"sample_next: logits must be a float array (batch, vocab), "
                          f"got {logits.dtype} {logits.shape}")
@@ -94,7 +98,7 @@ def generate_tokens(step_fn, prompt, max_new_tokens, temperature=1.0, top_k=None
     tokens to its model. With ``stop_token``, a row that has produced it is padded with it from
     then on, and the loop ends once every row has. Returns (B, T0 + n) int64, n <= max_new_tokens.
     """
-    ids = np.asarray(prompt.numpy() if isinstance(prompt, Tensor) else prompt)
+    ids = np.asarray(prompt.numpy() if isinstance(prompt, Tensor) else to_device(prompt, "cpu"))
     if ids.ndim != 2 or ids.dtype.kind not in "iu" or ids.shape[1] == 0:
         raise ValueError(f"generate_tokens: prompt must be integer ids of shape (batch, time>=1), "
                          f"got {ids.dtype} {ids.shape}")

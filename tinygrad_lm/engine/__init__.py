@@ -7,15 +7,25 @@ engine used as chapter 1 of the book and as a test oracle.
 The engine is first-order: backward computes gradients, not gradients of gradients.
 """
 
-from .device import array_module, device_of
+from .device import (
+    DEVICES,
+    array_module,
+    check_device,
+    cuda_available,
+    device_of,
+    on_device,
+    to_device,
+    xp_for,
+)
 from .dtypes import default_float
-from .errors import BackwardError, DTypeError, GraphError, ShapeError
+from .errors import BackwardError, DeviceError, DTypeError, GraphError, ShapeError
 from .function import Context, Function
 from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor, arange, ones, randn, tensor, zeros
 
 __all__ = [
-    "BackwardError", "Context", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor",
-    "arange", "array_module", "default_float", "detect_anomaly", "device_of", "enable_grad",
-    "is_grad_enabled", "no_grad", "ones", "randn", "tensor", "zeros",
+    "DEVICES", "BackwardError", "Context", "DTypeError", "DeviceError", "Function", "GraphError",
+    "ShapeError", "Tensor", "arange", "array_module", "check_device", "cuda_available", "default_float",
+    "detect_anomaly", "device_of", "enable_grad", "is_grad_enabled", "no_grad", "on_device", "ones",
+    "randn", "tensor", "to_device", "xp_for", "zeros",
 ]

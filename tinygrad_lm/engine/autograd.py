@@ -11,7 +11,7 @@ The engine, not the op, does the bookkeeping every op would otherwise repeat:
    backward may return a (3, 4) gradient; ``unbroadcast`` sums it back to (3, 1):
    leading axes the input lacked are summed away, then axes where the input had size 1.
 2. **The contract check.** After un-broadcasting, each gradient must have exactly its
-   input's shape and dtype, or ``BackwardError`` names the op that broke it.
+   input's shape and dtype, and live on its device, or ``BackwardError`` names the op that broke it.
 3. **Accumulation.** A tensor used twice receives the sum of both gradients; a leaf adds into
    ``.grad`` (so gradients also accumulate across ``backward`` calls until ``zero_grad``).
 4. **Freeing.** After an op's backward runs, its saved arrays are released unless
@@ -20,7 +20,7 @@ The engine, not the op, does the bookkeeping every op would otherwise repeat:
 Left out: gradients of gradients (first-order only), hooks, non-leaf ``.grad``.
 """
 
-from .device import array_module
+from .device import array_module, device_of
 from .errors import BackwardError, GraphError
 from .function import check_finite
 from .grad_mode import is_anomaly_enabled, no_grad
@@ -102,6 +102,9 @@ def _run_op_backward(ctx, grad_out, pending):
                 f"{name}.backward: gradient for input {index} has shape {grad.shape} and dtype "
                 f"{grad.dtype}, but the input has shape {parent.shape} and dtype {parent.dtype}"
             )
+        if device_of(grad) != device_of(parent.data):
+            raise BackwardError(f"{name}.backward: gradient for input {index} is on {device_of(grad)}, "
+                                f"but the input is on {device_of(parent.data)}")
         if is_anomaly_enabled():
             check_finite(grad, f"{name}.backward (gradient for input {index})")
         key = id(parent)

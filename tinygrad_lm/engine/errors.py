@@ -21,3 +21,7 @@ class GraphError(RuntimeError):
 
 class BackwardError(RuntimeError):
     """An op's backward broke its contract (wrong gradient shape or dtype). A library bug."""
+
+
+class DeviceError(RuntimeError):
+    """A device that is unknown or unavailable, or arrays from two devices meeting in one op."""

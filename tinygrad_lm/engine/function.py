@@ -20,7 +20,7 @@ several results, like ``split``, are built from several single-output ops).
 """
 
 from .device import array_module, device_of
-from .errors import GraphError
+from .errors import DeviceError, GraphError
 from .grad_mode import is_anomaly_enabled, is_grad_enabled
 
 
@@ -91,7 +91,7 @@ def _check_same_device(function, inputs):
     devices = {device_of(t.data) for t in inputs}
     if len(devices) > 1:
         shapes = ", ".join(f"{device_of(t.data)}{tuple(t.shape)}" for t in inputs)
-        raise GraphError(
+        raise DeviceError(
             f"{function.__name__}: inputs live on different devices ({shapes}); "
             f"move them explicitly with .to('cpu') or .to('cuda')"
         )

@@ -9,16 +9,26 @@ This file holds the class and its non-op methods (construction, conversion, back
 Arithmetic, reductions, reshaping and indexing live in ``tinygrad_lm/ops/``, which attaches
 them to Tensor as methods and operators; the engine itself never imports the ops.
 
+Devices: ``tensor(data, device="cuda")`` makes a tensor on the GPU (CuPy); ``x.to("cuda")`` /
+``x.to("cpu")`` (or ``x.cuda()`` / ``x.cpu()``) copy explicitly and return ``x`` itself when it
+is already there. ``.to`` is an op (``ToDevice``): its result stays in the graph and its
+backward copies the gradient back to the source device, so a computation may cross devices,
+but only where the code says so. Ops never move their operands: tensors from two devices
+in one op raise ``DeviceError``. The few library calls that copy say so in their docs
+(``numpy()``/``item()`` read values back; dropout draws its mask on the host and uploads it;
+``Module.load_state_dict`` writes host values into GPU Parameters; ``GPT.generate``).
+
 Left out: in-place ops on tensors that are part of a graph (optimizers update ``.data``
-directly, under ``no_grad``), sparse tensors, named dimensions.
+directly, under ``no_grad``), sparse tensors, named dimensions, several GPUs.
 """
 
 import numpy as np
 
 from . import autograd
-from .device import array_module, device_of
+from .device import array_module, check_device, device_of, on_device, to_device, xp_for
 from .dtypes import default_float, is_floating, resolve_dtype
 from .errors import DTypeError, GraphError
+from .function import Function
 
 
 def _to_array(data, dtype):
@@ -110,8 +120,29 @@ class Tensor:
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
+        device = "" if self.device == "cpu" else f", device={self.device!r}"
         body = np.array2string(self.numpy(), precision=4, separator=", ", threshold=20)
-        return f"Tensor({body}, dtype={self.dtype}{grad})"
+        return f"Tensor({body}, dtype={self.dtype}{device}{grad})"
+
+    # --- devices -----------------------------------------------------------------------------
+    def to(self, device):
+        """This tensor on ``device`` ("cpu" or "cuda"): ``self`` when already there, else a copy.
+
+        The copy is differentiable (see ``ToDevice``): gradients flow back to ``self``'s device.
+        Raises ``DeviceError`` for an unknown device or "cuda" without CuPy or a GPU.
+        """
+        check_device(device, "Tensor.to")
+        if device == self.device:
+            return self
+        return ToDevice.apply(self, device=device)
+
+    def cpu(self):
+        """``self.to("cpu")``."""
+        return self.to("cpu")
+
+    def cuda(self):
+        """``self.to("cuda")``."""
+        return self.to("cuda")
 
     # --- leaving the engine ----------------------------------------------------------------
     def numpy(self):
@@ -142,7 +173,8 @@ class Tensor:
     def backward(self, grad=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
-        ``grad`` is the upstream gradient (same shape as ``self``); it may be omitted only for a
+        ``grad`` is the upstream gradient (same shape and device as ``self``; a Python list is made
+        on the device); it may be omitted only for a
         one-element tensor, where it defaults to 1. Saved buffers are freed afterwards unless
         ``retain_graph=True``.
         """
@@ -160,7 +192,8 @@ class Tensor:
                 )
             grad = xp.ones(self.shape, dtype=self.dtype)
         else:
-            grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            grad = xp.asarray(on_device(grad, self.device, "backward: grad"), dtype=self.dtype)
             if grad.shape != self.shape:
                 raise GraphError(f"backward: grad has shape {grad.shape}, but the tensor has shape {self.shape}")
         autograd.backward(self, grad, retain_graph=retain_graph)
@@ -169,29 +202,58 @@ class Tensor:
         self.grad = None
 
 
-def tensor(data, requires_grad=False, dtype=None):
+class ToDevice(Function):
+    """out = x copied to ``device``.  dx = g copied back to x's device.
+
+    Shapes and dtypes are unchanged; only where the array lives. The copy is ``to_device``'s
+    (``cupy.asarray`` one way, ``ndarray.get()`` the other).
+    """
+
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.source = device_of(x)
+        return to_device(x, device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (to_device(g, ctx.source),)
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None):
     """Make a leaf Tensor: ``tensor([[1., 2.]], requires_grad=True)``.
 
     Python floats become float32 (the default), ints int64, bools bool; a NumPy array keeps
-    its dtype unless ``dtype`` is given.
+    its dtype unless ``dtype`` is given. ``device`` ("cpu" or "cuda") is where the tensor lives;
+    None keeps the data where it is (lists and NumPy arrays: the CPU). Data on another device
+    is copied there explicitly (the result is a new leaf).
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    array = _to_array(data, dtype)
+    if device is not None:
+        array = to_device(array, check_device(device, "tensor"))
+    return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros(shape, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(shape, dtype=resolve_dtype(dtype or default_float(), "zeros")), requires_grad)
+def zeros(shape, dtype=None, requires_grad=False, device="cpu"):
+    xp = xp_for(check_device(device, "zeros"))
+    return Tensor(xp.zeros(shape, dtype=resolve_dtype(dtype or default_float(), "zeros")), requires_grad)
 
 
-def ones(shape, dtype=None, requires_grad=False):
-    return Tensor(np.ones(shape, dtype=resolve_dtype(dtype or default_float(), "ones")), requires_grad)
+def ones(shape, dtype=None, requires_grad=False, device="cpu"):
+    xp = xp_for(check_device(device, "ones"))
+    return Tensor(xp.ones(shape, dtype=resolve_dtype(dtype or default_float(), "ones")), requires_grad)
 
 
-def randn(*shape, rng=None, dtype=None, requires_grad=False):
-    """Standard-normal samples from ``rng`` (a ``numpy.random.Generator``; seed 0 if omitted)."""
+def randn(*shape, rng=None, dtype=None, requires_grad=False, device="cpu"):
+    """Standard-normal samples from ``rng`` (a ``numpy.random.Generator``; seed 0 if omitted).
+
+    Drawn on the host, so a seed gives the same numbers on every device, then copied to ``device``.
+    """
+    check_device(device, "randn")
     rng = np.random.default_rng(0) if rng is None else rng
     dtype = resolve_dtype(dtype or default_float(), "randn")
-    return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad)
+    return Tensor(to_device(rng.standard_normal(shape).astype(dtype), device), requires_grad)
 
 
-def arange(*args, dtype="int64"):
-    return Tensor(np.arange(*args, dtype=resolve_dtype(dtype, "arange")))
+def arange(*args, dtype="int64", device="cpu"):
+    xp = xp_for(check_device(device, "arange"))
+    return Tensor(xp.arange(*args, dtype=resolve_dtype(dtype, "arange")))

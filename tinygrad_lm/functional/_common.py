@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from ..engine import Tensor, array_module
+from ..engine import Tensor, array_module, on_device
 from ..engine.errors import DTypeError, ShapeError
 from ..ops._operands import broadcast_shape, normalize_axes, operands, require_float
 
@@ -40,10 +40,14 @@ def class_axis(op, x, axis):
     return axis
 
 
-def constant_array(value, like, dtype=None):
-    """A Tensor or array-like as an array on ``like``'s device (no gradient flows into it)."""
+def constant_array(value, like, dtype=None, where="a constant argument (targets, mask or weight)"):
+    """A Tensor or array-like as an array on ``like``'s device (no gradient flows into it).
+
+    A Tensor or array on another device is refused with a ``DeviceError`` naming both devices
+    (``on_device``): it is never copied silently. Python numbers and lists are made on the device.
+    """
     data = value.data if isinstance(value, Tensor) else value
-    return array_module(like.data).asarray(data, dtype=dtype)
+    return array_module(like.data).asarray(on_device(data, like.device, where), dtype=dtype)
 
 
 def layer_norm_args(x, weight, bias, eps):

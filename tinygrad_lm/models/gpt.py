@@ -25,6 +25,13 @@ positions stop at ``block_size``: once the sequence is longer, the cache is drop
 step recomputes the model on the last ``block_size`` tokens (the window slides, so every cached
 key would sit at a new position).
 
+Devices: build the model, then ``model.to("cuda")``. ``forward`` wants token ids and targets
+on the model's device (a Tensor made with ``tensor(ids, device=model.device)``; NumPy ids are
+fine for a CPU model) and refuses ids from the other device. ``generate`` keeps the growing
+sequence on the host, because sampling draws from a NumPy Generator: each step copies the
+tokens the model has not seen to the device and the last position's logits (B, V) back. The
+KV cache stays on the device.
+
 Left out: loading OpenAI's GPT-2 checkpoints (their Conv1D weights are stored transposed),
 flash attention, mixed precision, gradient checkpointing.
 """
@@ -37,7 +44,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import generate as sampling
-from ..engine import Tensor, no_grad
+from ..engine import Tensor, array_module, no_grad, on_device, to_device
 from ..engine.errors import ShapeError
 from ..nn import (
     Dropout,
@@ -132,7 +139,9 @@ class GPT(Module):
                 proj.weight.data[...] = self.rng.normal(0.0, residual_std, proj.weight.shape)
 
     def _check_ids(self, idx, what):
-        ids = idx.numpy() if isinstance(idx, Tensor) else np.asarray(idx)
+        """``idx`` as an integer (B, T) array, left on the device it is on."""
+        ids = idx.data if isinstance(idx, Tensor) else idx
+        ids = ids if hasattr(ids, "ndim") and hasattr(ids, "dtype") else np.asarray(ids)
         if ids.ndim != 2 or ids.dtype.kind not in "iu":
             raise ShapeError(f"GPT.{what}: idx must be integer token ids of shape (batch, time), "
                              f"got {ids.dtype} array of shape {ids.shape}")
@@ -144,14 +153,15 @@ class GPT(Module):
         With a ``KVCache`` (from ``new_cache()``) the positions continue after the cached ones
         and the new keys/values are appended to it. Returns ``(logits, loss or None)``.
         """
-        ids = self._check_ids(idx, "forward")
+        weights = self.wte.weight.data
+        ids = on_device(self._check_ids(idx, "forward"), self.wte.weight.device, "GPT.forward: idx")
         B, T = ids.shape
         start = 0 if cache is None else len(cache)
         if start + T > self.config.block_size:
             cached = f" after {start} cached positions" if start else ""
             raise ShapeError(f"GPT.forward: sequence length T={T}{cached} exceeds block_size="
                              f"{self.config.block_size}; crop the input to the last block_size tokens")
-        positions = np.arange(start, start + T)  # (T,)
+        positions = array_module(weights).arange(start, start + T)  # (T,), made on the model's device
         x = self.wte(ids) + self.wpe(positions)  # (B, T, C) + (T, C) -> (B, T, C)
         x = self.drop(x)
         for i, block in enumerate(self.blocks):
@@ -174,21 +184,22 @@ class GPT(Module):
         Sampling settings are those of ``tinygrad_lm.generate.sample_next`` (temperature 0 is
         greedy). ``rng`` is a Generator or a seed (required unless greedy). Returns the ids
         (B, T0 + n) as an int64 NumPy array. Runs under ``no_grad`` in eval mode, restoring each
-        module's previous mode afterwards.
+        module's previous mode afterwards. ``idx`` may be on either device; the sequence is kept
+        on the host and each step copies only what it must (see the module docstring).
         """
-        ids = self._check_ids(idx, "generate")
+        ids = to_device(self._check_ids(idx, "generate"), "cpu")  # the sequence lives on the host
         block_size = self.config.block_size
         cache = self.new_cache() if use_cache else None
+        device = self.wte.weight.device
 
-        def next_logits(seq):  # seq (B, T) -> logits of the next position (B, V)
+        def next_logits(seq):  # seq (B, T) on the host -> logits of the next position (B, V)
             nonlocal cache
             if cache is not None and seq.shape[1] > block_size:
                 cache = None  # the window now slides: recompute from here on
-            if cache is None:
-                logits, _ = self(seq[:, -block_size:])  # (B, min(T, block_size), V)
-            else:
-                logits, _ = self(seq[:, len(cache):], cache=cache)  # only the tokens not yet cached
-            return logits[:, -1, :].numpy()  # (B, T_fed, V) -> (B, V), on the host
+            # the last block_size tokens (B, min(T, block_size)), or only those not yet cached
+            fed = seq[:, -block_size:] if cache is None else seq[:, len(cache):]
+            logits, _ = self(to_device(fed, device), cache=cache)  # explicit host -> device copy
+            return logits[:, -1, :].numpy()  # (B, T_fed, V) -> (B, V), copied to the host
 
         modes = [(module, module.training) for _, module in self.named_modules()]
         self.eval()

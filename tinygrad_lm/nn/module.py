@@ -14,17 +14,23 @@ accepts any of its names (see there).
 
 Everything else is bookkeeping on top of that walk: ``parameters()``, ``named_modules()``,
 ``train()`` / ``eval()`` (a ``training`` flag set on every module), ``zero_grad()``,
-``apply(fn)``, ``num_parameters()``, and a readable ``repr``. ``functional_call`` runs a
+``apply(fn)``, ``num_parameters()``, ``to(device)`` / ``device``, and a readable ``repr``.
+
+Devices: ``model.to("cuda")`` moves every Parameter (and any gradient) in place, so the same
+Parameter objects, and an optimizer built on them, follow; build the optimizer after the move
+(see ``tinygrad_lm.optim``). ``state_dict()`` always returns host (NumPy) copies and
+``load_state_dict`` copies values onto whichever device the module is on. ``functional_call`` runs a
 module with some Parameters swapped for other Tensors, which is how ``gradcheck`` (which
 differentiates with respect to its inputs) checks a layer's weight gradients.
 
 Left out: buffers (non-trainable state saved in checkpoints; none of our layers needs one),
-hooks, parameter groups (the optimizers take lists), device moves of a whole module.
+hooks, parameter groups (the optimizers take lists), modules split across devices.
 """
 
 import numpy as np
 
-from ..engine import Tensor, array_module
+from ..engine import Tensor, array_module, check_device, device_of, to_device
+from ..engine.errors import DeviceError
 
 
 class Parameter(Tensor):
@@ -133,6 +139,30 @@ class Module:
             fn(module)
         return self
 
+    # --- devices ------------------------------------------------------------------------------
+    def to(self, device):
+        """Move every Parameter (and its ``.grad``) to ``device`` in place; returns ``self``.
+
+        An explicit copy per Parameter (``to_device``); Parameters already there are untouched.
+        """
+        check_device(device, f"{type(self).__name__}.to")
+        for parameter in self.parameters():
+            parameter.data = to_device(parameter.data, device)
+            if parameter.grad is not None:
+                parameter.grad = to_device(parameter.grad, device)
+        return self
+
+    @property
+    def device(self):
+        """Where the Parameters live: "cpu" or "cuda" ("cpu" for a module without any).
+
+        A module whose Parameters sit on two devices raises ``DeviceError`` (use ``to``)."""
+        devices = sorted({parameter.device for parameter in self.parameters()})
+        if len(devices) > 1:
+            raise DeviceError(f"{type(self).__name__}: its parameters are on {' and '.join(devices)}; "
+                              f"move the whole module with .to('cpu') or .to('cuda')")
+        return devices[0] if devices else "cpu"
+
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self):
         """{name: NumPy copy of the Parameter}, in ``named_parameters()`` order, tied weights once."""
@@ -150,7 +180,9 @@ class Module:
           missing names keep their values, unexpected ones are ignored, and values are cast to
           the Parameter's dtype.
 
-        Nothing is written unless every check passes. Returns ``self``.
+        Values may be NumPy arrays, GPU arrays or Tensors on either device; each is copied onto
+        the device its Parameter lives on. Nothing is written unless every check passes.
+        Returns ``self``.
         """
         slots = list(self._named_parameter_slots())
         names_of = {}  # id(parameter) -> every name it has
@@ -164,7 +196,7 @@ class Module:
             if not given:
                 missing.append(name)
                 continue
-            values = [np.asarray(state[n].numpy() if isinstance(state[n], Tensor) else state[n]) for n in given]
+            values = [_host(state[n]) for n in given]
             if any(v.shape != values[0].shape or not np.array_equal(v, values[0]) for v in values[1:]):
                 conflicting.append(given)
                 continue
@@ -202,6 +234,12 @@ class Module:
         lines = [f"  ({name}): " + repr(module).replace("\n", "\n  ") for name, module in kids]
         head = self.extra_repr()
         return f"{type(self).__name__}(" + (f"{head}" if head else "") + "\n" + "\n".join(lines) + "\n)"
+
+
+def _host(value):
+    """A state-dict value (array-like or Tensor, on either device) as a NumPy array."""
+    data = value.data if isinstance(value, Tensor) else value
+    return np.asarray(to_device(data, "cpu") if device_of(data) != "cpu" else data)
 
 
 def functional_call(module, parameters, *args, **kwargs):

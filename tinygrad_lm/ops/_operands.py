@@ -1,8 +1,9 @@
 """Turning user arguments into Tensors the ops can trust, with errors that name the op.
 
 Every public op wrapper passes its arguments through here before ``Function.apply``, so a bad
-shape, axis or dtype is reported at the user's call site in the op's own words, never as a
-NumPy traceback from inside a forward.
+shape, axis, dtype or device is reported at the user's call site in the op's own words, never
+as a NumPy or CuPy traceback from inside a forward. Tensors of one op must share a device;
+nothing is moved for them (Python numbers are made on the tensors' device, like NumPy scalars).
 """
 
 import numbers
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..engine import Tensor, array_module, default_float
 from ..engine.dtypes import common_dtype
-from ..engine.errors import ShapeError
+from ..engine.errors import DeviceError, ShapeError
 
 
 def as_tensor(value, like=None):
@@ -46,10 +47,22 @@ def operands(op, *values, broadcast=True):
     if like is not None and like.dtype.kind != "f" and any(isinstance(v, float) for v in values):
         like = Tensor(like.data.astype(default_float()))  # int tensor * 0.5 -> default float
     tensors = [as_tensor(v, like) for v in values]
+    check_same_device(op, tensors)
     if broadcast:
         broadcast_shape(op, *(t.shape for t in tensors))
     dtype = common_dtype(op, [t.dtype for t in tensors])
     return [t if t.dtype == dtype else t.astype(dtype) for t in tensors]
+
+
+def check_same_device(op, tensors):
+    """Raise ``DeviceError`` naming the op and both devices when ``tensors`` do not share one."""
+    devices = list(dict.fromkeys(t.device for t in tensors))  # in argument order, once each
+    if len(devices) > 1:
+        first, second = devices[0], devices[1]
+        raise DeviceError(
+            f"{op}: operands are on different devices ({first} and {second}); move one explicitly "
+            f"with .to({second!r}) or .to({first!r})"
+        )
 
 
 def normalize_axes(op, axis, ndim):

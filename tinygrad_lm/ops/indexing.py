@@ -15,9 +15,9 @@ import numbers
 
 import numpy as np
 
-from ..engine import Function, Tensor, array_module
+from ..engine import Function, Tensor, array_module, on_device
 from ..engine.errors import DTypeError, ShapeError
-from ._operands import broadcast_shape, normalize_axes, operands
+from ._operands import broadcast_shape, check_same_device, normalize_axes, operands
 
 
 class GetItem(Function):
@@ -89,9 +89,16 @@ def _index_parts(index):
 
 
 def getitem(x, index):
-    """``x[index]`` with NumPy semantics (see the module docstring)."""
+    """``x[index]`` with NumPy semantics (see the module docstring).
+
+    Index arrays (NumPy, CuPy or Tensors) must live on x's device; lists are literals.
+    """
     (x,) = operands("getitem", x)
     index, basic = _index_parts(index)
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if hasattr(part, "shape"):
+            on_device(part, x.device, "getitem: an index array")
     try:
         return GetItem.apply(x, index=index, basic=basic)
     except IndexError as error:
@@ -129,7 +136,7 @@ def embedding_operands(weight, ids):
     float ids, a weight that is not 2-D, and ids outside 0..V-1 with the same message.
     """
     (weight,) = operands("embedding", weight)
-    ids = ids.data if isinstance(ids, Tensor) else array_module(weight.data).asarray(ids)
+    ids = on_device(ids.data if isinstance(ids, Tensor) else ids, weight.device, "embedding: ids")
     if ids.dtype.kind not in "iu":
         raise DTypeError(f"embedding: ids must be integers, got {ids.dtype}")
     if weight.ndim != 2:
@@ -149,7 +156,8 @@ def embedding(weight, ids):
 def masked_fill(x, mask, value):
     """Replace the elements where boolean ``mask`` (broadcastable to x) holds by ``value``."""
     (x,) = operands("masked_fill", x)
-    mask = mask if isinstance(mask, Tensor) else Tensor(mask)
+    mask = mask if isinstance(mask, Tensor) else Tensor(on_device(mask, x.device, "masked_fill: mask"))
+    check_same_device("masked_fill", (x, mask))
     if mask.dtype.kind != "b":
         raise DTypeError(f"masked_fill: mask must be boolean, got {mask.dtype}")
     if broadcast_shape("masked_fill", x.shape, mask.shape) != x.shape:

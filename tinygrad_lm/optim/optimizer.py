@@ -20,6 +20,14 @@ writes into ``param`` in place (the same array object keeps its dtype) and never
 parameter's dict of moment buffers and counters, ``self.state[i]`` for the i-th parameter in
 flat order (group 0's parameters first), filled on the parameter's first update.
 
+Devices. State arrays are created by ``update`` with the parameter's array module, so they
+live on the parameter's device (moments of a GPU parameter are CuPy arrays). ``step`` checks
+that each parameter, its gradient and its state arrays share a device and raises
+``DeviceError`` otherwise: a model moved (``model.to``) after the optimizer's first step keeps
+stale state on the old device, and nothing is moved silently. Either move the model before
+the first step, or carry the state over explicitly with ``opt.load_state_dict(opt.state_dict())``,
+which copies every state array onto its parameter's current device.
+
 The state dict (for checkpoints: NumPy arrays plus JSON, never pickle):
 
     state_arrays() -> {"state.<i>.<key>": np.ndarray}     # e.g. "state.3.exp_avg"; host copies
@@ -44,9 +52,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..engine import Tensor, array_module, no_grad
+from ..engine import Tensor, array_module, device_of, no_grad, to_device
 from ..engine.dtypes import is_floating
-from ..engine.errors import DTypeError, ShapeError
+from ..engine.errors import DeviceError, DTypeError, ShapeError
 from ._checks import as_float, require
 
 STATE_FORMAT = "tinygrad_lm.optim/1"
@@ -55,7 +63,7 @@ GROUP_LAYOUT_KEYS = ("param_shapes", "param_names")  # state-dict group keys tha
 
 def _to_host(array):
     """A NumPy copy of a NumPy or CuPy array: state dicts always hold host arrays."""
-    return array.copy() if array_module(array) is np else array.get()
+    return array.copy() if device_of(array) == "cpu" else to_device(array, "cpu")
 
 
 def _is_scalar(value):
@@ -199,7 +207,23 @@ class Optimizer:
                 if grad.dtype != param.dtype:
                     raise DTypeError(f"{type(self).__name__}.step: {self._label(index)} has dtype "
                                      f"{param.dtype} but its gradient has dtype {grad.dtype}")
+                self._check_devices(index, param, grad)
                 self.update(param.data, grad, self.state[index], group)
+
+    def _check_devices(self, index, param, grad):
+        """The parameter, its gradient and its state arrays must share a device (module docstring)."""
+        where = f"{type(self).__name__}.step"
+        if device_of(grad) != param.device:
+            raise DeviceError(f"{where}: {self._label(index)} is on {param.device} but its gradient is "
+                              f"on {device_of(grad)}; compute the loss on the parameter's device")
+        stale = sorted(key for key, value in self.state[index].items()
+                       if not _is_scalar(value) and device_of(value) != param.device)
+        if stale:
+            old = device_of(self.state[index][stale[0]])
+            raise DeviceError(f"{where}: {self._label(index)} is on {param.device} but its optimizer state "
+                              f"({', '.join(stale)}) is on {old}: the model moved after the first step. "
+                              f"Move the model before the first step, or copy the state over explicitly "
+                              f"with optimizer.load_state_dict(optimizer.state_dict())")
 
     def zero_grad(self):
         """Forget every parameter's gradient (``.grad = None``), ready for the next backward."""
@@ -235,7 +259,7 @@ class Optimizer:
         Refuses, with a ``ValueError`` that names the mismatch, a state dict of another
         optimizer class or format, another number of groups or parameters, another shape or
         name of any parameter, or an unknown or misshapen array. Arrays are copied into the
-        parameters' dtype and array module.
+        parameters' dtype and onto their device.
         """
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, dict) or set(state_dict) != {"meta", "arrays"}:
@@ -304,7 +328,8 @@ class Optimizer:
             if tuple(array.shape) != param.shape:
                 raise ValueError(f"{where}: array {name!r} has shape {tuple(array.shape)}; it "
                                  f"belongs to {self._label(i)}")
-            states[i][parts[2]] = array_module(param.data).array(array, dtype=param.dtype)
+            on_param_device = to_device(array, param.device)  # explicit: checkpoints hold host arrays
+            states[i][parts[2]] = array_module(param.data).array(on_param_device, dtype=param.dtype)
         for i, state in enumerate(states):
             lacking = [key for key in self.required_state_keys if key not in state]
             if state and lacking:

@@ -11,7 +11,14 @@ Windows). A crash mid-write leaves the previous checkpoint intact.
 
 A SHA-256 of every array (in name order) is stored in the header and checked on load, so a
 truncated or tampered file is refused with a message saying which, rather than loading
-silently wrong weights. Left out: sharding across files, memory-mapped lazy loading.
+silently wrong weights.
+
+Devices: arrays given to ``save_checkpoint`` may live on the GPU; each is copied to the host
+explicitly (safetensors writes host buffers), so a checkpoint is the same file whichever
+device made it. ``load_checkpoint(path, device=...)`` checks the file on the host, then copies
+the arrays to ``device`` ("cpu" by default).
+
+Left out: sharding across files, memory-mapped lazy loading.
 """
 
 import hashlib
@@ -22,6 +29,8 @@ import struct
 import numpy as np
 import safetensors.numpy
 from safetensors import SafetensorError
+
+from ..engine import check_device, to_device
 
 FORMAT = "tinygrad_lm.checkpoint/1"
 
@@ -40,8 +49,8 @@ def _digest(arrays):
 
 
 def save_checkpoint(path, arrays, meta):
-    """Atomically write ``arrays`` (name -> ndarray) and ``meta`` (JSON-able dict) to ``path``."""
-    arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    """Atomically write ``arrays`` (name -> array, either device) and ``meta`` (a JSON-able dict) to ``path``."""
+    arrays = {name: np.ascontiguousarray(to_device(a, "cpu")) for name, a in arrays.items()}  # GPU -> host
     header = {"format": FORMAT, "sha256": _digest(arrays), "meta": json.dumps(meta)}
     payload = safetensors.numpy.save(arrays, metadata=header)
     directory = os.path.dirname(os.path.abspath(path))
@@ -68,8 +77,9 @@ def _read_header(path, raw):
         raise CheckpointError(f"{path}: header is not valid JSON; the file is damaged") from None
 
 
-def load_checkpoint(path):
-    """Read a checkpoint written by ``save_checkpoint``; returns ``(arrays, meta)``."""
+def load_checkpoint(path, device="cpu"):
+    """Read a checkpoint written by ``save_checkpoint``; returns ``(arrays on device, meta)``."""
+    check_device(device, "load_checkpoint")
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no checkpoint file here; train first or pass the right --checkpoint")
     with open(path, "rb") as f:
@@ -83,4 +93,5 @@ def load_checkpoint(path):
         raise CheckpointError(f"{path}: the file is truncated or damaged ({error})") from None
     if _digest(arrays) != header.get("sha256"):
         raise CheckpointError(f"{path}: checksum mismatch; the file was modified or damaged after it was written")
+    arrays = {name: to_device(array, device) for name, array in arrays.items()}  # host -> device if asked
     return arrays, json.loads(header["meta"])

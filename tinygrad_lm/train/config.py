@@ -13,10 +13,15 @@ Presets:
   weight decay 0.1, gradient clipping at 1.0, 20 evaluation batches every 250 steps).
 - ``tiny``: a 2-layer, 32-wide model on the standard-library corpus (no download) that
   trains for 50 steps in seconds: for tests and a first try.
+
+``device`` ("cpu" or "cuda") is where the model trains; whether "cuda" is usable is checked
+when the Trainer starts, not here (a config is only data). A run may resume on another device.
 """
 
 import dataclasses
 from dataclasses import dataclass
+
+from ..engine import DEVICES
 
 
 class ConfigError(ValueError):
@@ -53,6 +58,7 @@ class RunConfig:
     early_stopping_patience: int = 0  # evaluations without improvement before stopping; 0 = never
     seed: int = 1337
     dtype: str = "float32"
+    device: str = "cpu"  # "cpu" or "cuda" (CuPy on an NVIDIA GPU)
 
     def __post_init__(self):
         positive = ["n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters",
@@ -68,6 +74,8 @@ class RunConfig:
             raise ConfigError(f"config: tokenizer must be 'char' or 'byte', got {self.tokenizer!r}")
         if self.dtype not in ("float32", "float64"):
             raise ConfigError(f"config: dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"config: device must be 'cpu' or 'cuda', got {self.device!r}")
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -9,21 +9,23 @@ Two estimates, for two jobs:
   token predicted once, with up to ``block_size`` tokens of context), or over an evenly
   spaced subset of the windows. Used by ``tinygrad-lm eval``.
 
-Perplexity is exp(loss): the effective number of equally likely next tokens.
+Perplexity is exp(loss): the effective number of equally likely next tokens. Batches are cut
+on the host and copied to the model's device explicitly, one batch at a time.
 """
 
 import math
 
 import numpy as np
 
-from ..engine import no_grad
+from ..engine import no_grad, tensor
 
 
 def _mean_loss(model, batches):
     total, count = 0.0, 0
+    device = model.device
     with no_grad():
         for x, y in batches:
-            _, loss = model(x, y)
+            _, loss = model(tensor(x, device=device), tensor(y, device=device))  # host -> device
             total += float(loss.item()) * y.size
             count += y.size
     return total / count

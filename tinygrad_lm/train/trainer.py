@@ -12,6 +12,11 @@ steps give bit-identical losses to 200 steps straight. A run resumes when its ou
 directory already holds a checkpoint; the run-length knobs (max_iters, eval_interval,
 eval_iters, early_stopping_patience) may change between the two halves, nothing else.
 
+Devices: with ``device="cuda"`` the model (and so the optimizer state) lives on the GPU; each
+step copies its (B, T) batch there explicitly (``tensor(x, device=...)``), and only the loss
+comes back (``loss.item()``). Checkpoints hold host copies, so a run may resume on the other
+device (``device`` is one of the run-length knobs that may change).
+
 Left out: mixed precision, gradient accumulation in the loop (the optimizer module shows
 the pattern), multi-process data loading, saving on Ctrl-C (the last evaluation's
 checkpoint is what survives).
@@ -33,6 +38,7 @@ from ..data import (
     tokenizer_from_dict,
     train_val_split,
 )
+from ..engine import check_device, tensor
 from ..models import GPT, GPTConfig
 from ..optim import AdamW, clip_grad_norm_, param_groups_for_weight_decay, warmup_cosine
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -41,7 +47,7 @@ from .evaluate import estimate_loss, perplexity
 from .plot import plot_losses
 
 CHECKPOINT, BEST, LOG, CURVE = "checkpoint.safetensors", "best.safetensors", "log.jsonl", "loss_curve.png"
-RESUMABLE_CHANGES = {"max_iters", "eval_interval", "eval_iters", "early_stopping_patience"}
+RESUMABLE_CHANGES = {"max_iters", "eval_interval", "eval_iters", "early_stopping_patience", "device"}
 
 
 def model_config(run, vocab_size):
@@ -49,8 +55,9 @@ def model_config(run, vocab_size):
                      n_embd=run.n_embd, dropout=run.dropout, bias=run.bias, seed=run.seed)
 
 
-def load_model(path):
-    """Rebuild a GPT and its tokenizer from a checkpoint file; returns (model, tokenizer, meta)."""
+def load_model(path, device="cpu"):
+    """Rebuild a GPT and its tokenizer from a checkpoint file; returns (model on device, tokenizer, meta)."""
+    check_device(device, "load_model")
     arrays, meta = load_checkpoint(path)
     try:
         config = GPTConfig.from_dict(meta["model_config"])
@@ -67,7 +74,7 @@ def load_model(path):
         model.load_state_dict(weights)
     except ValueError as error:
         raise CheckpointError(f"{path}: weights do not fit the stored config: {error}") from None
-    return model, tokenizer, meta
+    return model.to(device), tokenizer, meta
 
 
 class Trainer:
@@ -78,6 +85,7 @@ class Trainer:
 
     def __init__(self, config, out_dir, progress=True):
         self.config, self.out_dir, self.progress = config, Path(out_dir), progress
+        self.device = check_device(config.device, "train")  # before any work: fail fast without a GPU
         saved = self._saved_state()
         text = load_corpus(config.corpus if not config.text_path else None, config.text_path or None)
         if saved is not None:
@@ -88,7 +96,7 @@ class Trainer:
             self.tokenizer = ByteTokenizer()
         ids = self.tokenizer.encode(text)
         self.train_ids, self.val_ids = train_val_split(ids, val_fraction=0.1, block_size=config.block_size)
-        self.model = GPT(model_config(config, self.tokenizer.vocab_size), dtype=config.dtype)
+        self.model = GPT(model_config(config, self.tokenizer.vocab_size), dtype=config.dtype).to(self.device)
         groups = param_groups_for_weight_decay(self.model.named_parameters(), config.weight_decay)
         self.optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
         self.sampler = BatchSampler(self.train_ids, config.block_size, config.batch_size, seed=config.seed)
@@ -141,7 +149,8 @@ class Trainer:
 
     def train_step(self):
         """One optimisation step on a fresh batch; returns the batch loss (a float)."""
-        x, y = self.sampler.next_batch()  # (B, T) each
+        x, y = self.sampler.next_batch()  # (B, T) each, on the host
+        x, y = tensor(x, device=self.device), tensor(y, device=self.device)  # explicit copy to the device
         lr = self.lr_at(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
