@@ -49,7 +49,11 @@ from ..engine.device import device_of
 
 ENV_VAR = "TINYGRAD_LM_KERNELS"
 
-BACKENDS = {"numpy": "tinygrad_lm.backends.numpy_ref", "numba": "tinygrad_lm.backends.numba_cpu"}
+BACKENDS = {
+    "numpy": "tinygrad_lm.backends.numpy_ref",
+    "numba": "tinygrad_lm.backends.numba_cpu",
+    "cupy": "tinygrad_lm.backends.cupy_gpu",
+}
 
 # Arrays on these devices always use this table, whatever the active CPU table is.
 DEVICE_TABLES = {"cuda": "cupy"}
