@@ -4,6 +4,7 @@
     pin_threads(n)            every thread pool (BLAS/OpenMP, Numba, PyTorch) at n threads
     machine_info()            CPU model, cores, library versions, commit, date
     interleaved_times(...)    one sample of every contender per round, in rotating order
+    Worker, serve             a contender in its own process, stepped from this one
     summarize(seconds, unit)  median, p10 and p90 of the samples
     run_python_json(code)     run a snippet in a fresh interpreter, read its JSON answer
     write_json, markdown_table, bar_chart, grouped_bar_chart
@@ -13,9 +14,19 @@ minute and then B for a minute lets the load decide the ratio; taking one sample
 turn, with the order rotating every round, exposes them all to the same load, and the median
 of the rounds ignores the few rounds where something else ran.
 
-Left out: significance tests between contenders (the p10-p90 range is quoted instead), GPU
-timing (CUDA events: there is no CuPy backend yet), and CPU-frequency pinning (the machine
-as it is is part of the result, so it is recorded).
+Why separate processes (``Worker``) and blocks: with more than one thread, contenders fight
+even when they take turns. Each library keeps its own pool of threads (OpenBLAS, Numba's
+OpenMP, PyTorch's OpenMP), and a pool that just finished spins for a while before it sleeps,
+on the very cores the next contender needs: on 2 cores, interleaving one step at a time made
+PyTorch's step 25 times slower than alone, in one process or in three. So each contender runs
+in its own worker process (its pools are its own), and with more than one thread a turn is a
+block of steps after a rest in which the other pools fall asleep (``interleaved_times``'s
+``block`` and ``pause``). Each worker times its own step, so the pipe is not measured.
+
+Left out: significance tests between contenders (the p10-p90 range is quoted instead), CUDA
+events (a GPU step is timed by the wall clock around a step that ends by copying the loss to
+the host, which waits for the GPU), and CPU-frequency pinning (the machine as it is is part
+of the result, so it is recorded).
 """
 
 import datetime
@@ -196,13 +207,17 @@ def calls_per_sample(fn, min_seconds):
     return max(1, math.ceil(min_seconds / max(once, 1e-9)))
 
 
-def interleaved_times(contenders, repeats, warmup, calls=None):
-    """{name: [seconds per call, one per round]} for ``contenders`` {name: zero-argument callable}.
+def interleaved_times(contenders, repeats, warmup, calls=None, block=1, pause=0.0):
+    """{name: [seconds per call, ``repeats`` of them]} for ``contenders`` {name: zero-argument callable}.
 
-    First ``warmup`` untimed calls of each (JIT compilation, caches, allocator). Then ``repeats``
-    rounds; round r times every contender once, starting at contender r mod n, so none always
-    runs first or right after another. ``calls`` {name: k} times k back-to-back calls as one
-    sample (default 1) and divides by k.
+    First ``warmup`` untimed calls of each (JIT compilation, caches, allocator). Then rounds;
+    round r times every contender in turn, starting at contender r mod n, so none always runs
+    first or right after another. ``calls`` {name: k} times k back-to-back calls as one sample
+    (default 1) and divides by k. A ``Worker`` is timed by its own process.
+
+    With ``block`` > 1 a contender's turn is ``pause`` seconds of rest, one untimed call, then
+    ``block`` timed ones: for multi-threaded contenders, whose idle thread pools keep spinning
+    for a while after their turn (see the module docstring), the rest lets them fall asleep.
     """
     names = list(contenders)
     calls = calls or {}
@@ -210,15 +225,82 @@ def interleaved_times(contenders, repeats, warmup, calls=None):
         for name in names:
             contenders[name]()
     times = {name: [] for name in names}
-    for r in range(repeats):
+    for r in range(math.ceil(repeats / block)):
         first = r % len(names)
         for name in names[first:] + names[:first]:
             fn, count = contenders[name], calls.get(name, 1)
-            start = time.perf_counter()
-            for _ in range(count):
+            if block > 1:
+                time.sleep(pause)
                 fn()
-            times[name].append((time.perf_counter() - start) / count)
+            for _ in range(min(block, repeats - len(times[name]))):
+                times[name].append(_timed(fn, count))
     return times
+
+
+def _timed(fn, count):
+    """Seconds per call of ``count`` back-to-back calls of ``fn`` (a Worker times itself)."""
+    if isinstance(fn, Worker):
+        return sum(fn.timed_step() for _ in range(count)) / count
+    start = time.perf_counter()
+    for _ in range(count):
+        fn()
+    return (time.perf_counter() - start) / count
+
+
+class Worker:
+    """A contender running in its own Python process, stepped on command from this one.
+
+    ``code`` runs in a fresh interpreter (repo root and benchmarks/ importable, ``env`` added
+    to the environment) and must end by calling ``serve``. The worker prints one JSON line
+    when it is ready (``self.ready``), then for each "step" line it reads runs one step and
+    answers with the seconds it took; "stop" makes it answer its final JSON (``close()``).
+    Calling the worker steps it untimed (warm-up), ``timed_step()`` returns the seconds.
+    """
+
+    def __init__(self, code, env=None):
+        preamble = f"import sys; sys.path[:0] = [{str(REPO_ROOT)!r}, {str(BENCH_DIR)!r}]\n"
+        self.process = subprocess.Popen([sys.executable, "-u", "-c", preamble + code], cwd=REPO_ROOT,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env={**os.environ, **(env or {})})
+        self.ready = self._answer()
+
+    def _answer(self):
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=60)
+            raise RuntimeError(f"worker exited with {self.process.returncode}: "
+                               f"{self.process.stderr.read().strip()[-2000:]}")
+        return json.loads(line)
+
+    def _ask(self, command):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def timed_step(self):
+        return self._ask("step")["seconds"]
+
+    def __call__(self):
+        self.timed_step()
+
+    def close(self):
+        """The worker's final JSON; the process ends."""
+        final = self._ask("stop")
+        self.process.wait(timeout=60)
+        return final
+
+
+def serve(step, ready, finish):
+    """The worker's side of ``Worker``: print ``ready`` (JSON), then step on "step" lines and
+    answer {"seconds": ...}; on "stop" print ``finish()`` and return."""
+    print(json.dumps(ready), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "stop":
+            break
+        start = time.perf_counter()
+        step()
+        print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
+    print(json.dumps(finish()), flush=True)
 
 
 def summarize(seconds, unit):

@@ -96,11 +96,35 @@ def test_train_step_quick_without_torch(tmp_path):
     assert "| tinygrad_lm/numpy |" in result.stdout and "missing:" in result.stdout
 
 
-def test_train_step_refuses_cuda_for_now(tmp_path):
+def test_train_step_cuda_says_why_it_cannot_run(tmp_path):
+    from tinygrad_lm.engine.device import cuda_problem
+
+    if cuda_problem() is None:
+        pytest.skip("a GPU is present: the GPU benchmark is run by hand, not by the test suite")
     result = run_script("train_step.py", tmp_path, "--device", "cuda")
     assert result.returncode == 2
-    assert "CuPy" in result.stderr and "--device cpu" in result.stderr
+    assert "--device cuda: " + cuda_problem() in result.stderr and "--device cpu" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_train_step_counts_flops_like_nanogpt():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import train_step
+    finally:
+        sys.path.remove(str(BENCH))
+    from tinygrad_lm.models import GPT
+
+    for setup in train_step.SETUPS.values():  # N: the model's own parameter count, less the position table
+        model = GPT(setup.model)
+        counted = sum(p.size for p in model.parameters()) - model.wpe.weight.size
+        assert train_step.parameters_without_positions(setup.model) == counted
+    gpu = train_step.SETUPS["cuda"]
+    assert train_step.parameters_without_positions(gpu.model) == 10_646_784  # nanoGPT prints 10.65M
+    assert train_step.flops_per_step(gpu) == (6 * 10_646_784 + 12 * 6 * 6 * 64 * 256) * 64 * 256
+    util = train_step.utilisation(gpu, 100.0, "NVIDIA H200")
+    assert util["mfu_vs_fp32_peak"] == pytest.approx(util["model_tflops_per_s"] / 67.0)
+    assert train_step.utilisation(gpu, 100.0, "some other GPU")["mfu_vs_tf32_peak"] is None
 
 
 def test_kernels_quick_without_torch(tmp_path):
@@ -125,7 +149,8 @@ def test_pytorch_gpt_takes_the_same_step_as_tinygrad_lm():
     code = ("import json, sys\n"
             f"sys.path[:0] = [{str(ROOT)!r}, {str(BENCH)!r}]\n"
             "import train_step\n"
-            "print(json.dumps(train_step.equivalence_check(1, train_step.make_batches(2, 0))))\n")
+            "setup = train_step.SETUPS['cpu']\n"
+            "print(json.dumps(train_step.equivalence_check(1, train_step.make_batches(setup, 2, 0))))\n")
     result = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
                             timeout=600)
     check_ran(result)

@@ -17,6 +17,10 @@ step copies its (B, T) batch there explicitly (``tensor(x, device=...)``), and o
 comes back (``loss.item()``). Checkpoints hold host copies, so a run may resume on the other
 device (``device`` is one of the run-length knobs that may change).
 
+Memory: ``run()`` first calls ``engine.memory.keep_freed_memory()``, so glibc's malloc reuses
+the arrays a step frees instead of returning them to the kernel (a process-wide setting; see
+that module).
+
 Left out: mixed precision, gradient accumulation in the loop (the optimizer module shows
 the pattern), multi-process data loading, saving on Ctrl-C (the last evaluation's
 checkpoint is what survives).
@@ -39,6 +43,7 @@ from ..data import (
     train_val_split,
 )
 from ..engine import check_device, tensor
+from ..engine.memory import keep_freed_memory
 from ..models import GPT, GPTConfig
 from ..optim import AdamW, clip_grad_norm_, param_groups_for_weight_decay, warmup_cosine
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -192,6 +197,7 @@ class Trainer:
         """Train until ``max_iters`` (or early stopping); returns a summary dict."""
         c = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        keep_freed_memory()  # reuse freed arrays instead of page-faulting new ones each step
         started, step_times, last_eval, losses = time.perf_counter(), [], None, []
         first = self.step
         bar = tqdm(total=c.max_iters, initial=self.step, disable=not self.progress, unit="step",

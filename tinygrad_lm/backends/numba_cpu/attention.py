@@ -72,17 +72,18 @@ def _softmax_scores(s, mask, has_mask, causal, scale, fast, lse):
                 x = -math.inf
             s[b, i, j] = x
             m = max(m, x)
-        s[b, i, end:] = 0.0  # causally hidden keys
+        for j in range(end, tk):  # causally hidden keys
+            s[b, i, j] = 0.0
         if m == -math.inf:  # no visible key: p = 0 and lse = -inf
-            s[b, i, :end] = 0.0
+            for j in range(end):
+                s[b, i, j] = 0.0
             lse[b, i] = -math.inf
             continue
-        total = 0.0  # float64 sum of exp(x - m), >= 1
+        for j in range(end):  # a masked x = -inf gives 0 (float32: 1.7e-48, stored as 0)
+            s[b, i, j] = exp_nonpositive_of(s[b, i, j] - m, fast)
+        total = 0.0  # float64 sum of the stored exp(x - m), >= 1; its own loop, so both vectorise
         for j in range(end):
-            x = s[b, i, j]
-            e = 0.0 if x == -math.inf else exp_nonpositive_of(x - m, fast)
-            s[b, i, j] = e
-            total += e
+            total += s[b, i, j]
         inverse = 1.0 / total
         for j in range(end):
             s[b, i, j] *= inverse
@@ -121,7 +122,8 @@ def _rebuild_probabilities(s, mask, has_mask, causal, scale, lse, fast):
         for j in range(end):
             hidden = has_mask and not mask[b, i, j]
             s[b, i, j] = 0.0 if hidden else exp_nonpositive_of(s[b, i, j] * scale - row_lse, fast)
-        s[b, i, end:] = 0.0
+        for j in range(end, tk):
+            s[b, i, j] = 0.0
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
