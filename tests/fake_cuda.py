@@ -12,7 +12,8 @@
   That is what makes the double useful: a library line that mixes host data into device
   arithmetic fails here just as it would on a GPU. Results of ufuncs, reductions, matmul and
   NumPy functions on device arrays stay device arrays (0-d, never NumPy scalars, as in CuPy).
-- ``is_available()`` is True; ``cupyx.scipy.special.erf`` exists (installed by ``install``).
+- ``is_available()`` is True; ``cupyx.scipy.special.erf`` exists (installed by ``install``);
+  ``random.RandomState(seed).random_sample(size, dtype)`` draws device arrays.
 
 What it cannot catch: ``numpy.asarray(device_array)`` silently gives a host view here (CuPy
 raises), and the arithmetic is NumPy's, so it proves plumbing (where arrays live, what moves,
@@ -140,6 +141,16 @@ def _erf(x):
     return _to_device(cpu_erf(x.view(np.ndarray)))
 
 
+class _RandomState:
+    """``cupy.random.RandomState``: NumPy's generator behind CuPy's signature, draws on the device."""
+
+    def __init__(self, seed):
+        self._state = np.random.RandomState(seed)
+
+    def random_sample(self, size=None, dtype=float):
+        return _to_device(self._state.random_sample(size).astype(dtype))
+
+
 class _Runtime:
     @staticmethod
     def getDeviceCount():  # noqa: N802 - CuPy's name
@@ -153,6 +164,7 @@ def _make_module():
     module.array = _copying_upload
     module.is_available = lambda: True
     module.cuda = types.SimpleNamespace(is_available=lambda: True, runtime=_Runtime())
+    module.random = types.SimpleNamespace(RandomState=_RandomState)
 
     def __getattr__(name):
         attribute = getattr(np, name)

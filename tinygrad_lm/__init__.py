@@ -7,7 +7,7 @@
 
 The package is a ladder (see README): ``engine`` (Tensor, Function, the graph walk), ``ops``
 (primitives with hand-derived backward), ``backends`` (the kernel tables behind the fused
-ops: ``set_kernels("numba" | "numpy")``, ``use_kernels``), and ``testing`` (gradcheck,
+ops: ``set_kernels("numba" | "numpy")``, ``use_kernels``; GPU arrays use the CuPy table), and ``testing`` (gradcheck,
 Hypothesis strategies, the op registry) that proves every op. Importing the package attaches
 the ops to Tensor.
 """
@@ -16,12 +16,14 @@ from . import ops
 from .backends import active_backend, set_kernels, use_kernels
 from .engine import (
     BackwardError,
+    DeviceError,
     DTypeError,
     Function,
     GraphError,
     ShapeError,
     Tensor,
     arange,
+    cuda_available,
     detect_anomaly,
     enable_grad,
     is_grad_enabled,
@@ -36,8 +38,8 @@ from .ops import *  # noqa: F403 - the primitives as functions: tg.exp(x), tg.ma
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackwardError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor", "arange",
-    "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad", "ones", "ops", "randn",
+    "BackwardError", "DeviceError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor",
+    "arange", "cuda_available", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad", "ones", "ops", "randn",
     "tensor", "zeros", "active_backend", "set_kernels", "use_kernels",
 ]
 __all__ += ops.__all__

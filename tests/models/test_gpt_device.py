@@ -1,10 +1,15 @@
 """GPT on the (fake) GPU: same losses, gradients and generated tokens as on the CPU.
 
+(Without dropout: the GPU draws its dropout masks on the device, from a seed taken from the
+model's rng, so they repeat run to run but differ from the CPU's.)
+
 The fake GPU (tests/fake_cuda.py) runs NumPy underneath with the NumPy reference kernels, so
 against a CPU run with ``use_kernels("numpy")`` everything must agree exactly: what this
 checks is that every array stays on the device, ids and targets move only when asked, and
 generation copies the right things to and from the host.
 """
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -19,8 +24,8 @@ from tinygrad_lm.optim import AdamW
 CONFIG = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16, dropout=0.1, seed=3)
 
 
-def _train(device, steps=3):
-    model = GPT(CONFIG).to(device)
+def _train(device, steps=3, config=CONFIG):
+    model = GPT(config).to(device)
     optimizer = AdamW(model.parameters(), lr=1e-2)
     rng = np.random.default_rng(0)
     losses = []
@@ -35,14 +40,30 @@ def _train(device, steps=3):
 
 
 def test_training_steps_on_the_gpu_match_the_cpu_exactly(fake_cuda):
+    no_dropout = dataclasses.replace(CONFIG, dropout=0.0)  # the GPU draws its own dropout masks
     with use_kernels("numpy"):
-        cpu_model, _, cpu_losses = _train("cpu")
-        gpu_model, optimizer, gpu_losses = _train("cuda")
+        cpu_model, _, cpu_losses = _train("cpu", config=no_dropout)
+        gpu_model, optimizer, gpu_losses = _train("cuda", config=no_dropout)
     assert gpu_losses == cpu_losses
     for (name, c), (_, g) in zip(cpu_model.named_parameters(), gpu_model.named_parameters()):
         assert isinstance(g.data, fake_cuda.DeviceArray) and isinstance(g.grad, fake_cuda.DeviceArray), name
         np.testing.assert_array_equal(g.numpy(), c.numpy(), err_msg=name)
     assert all(isinstance(s["exp_avg"], fake_cuda.DeviceArray) for s in optimizer.state)
+
+
+def test_dropout_masks_are_drawn_on_the_gpu_and_repeat_from_the_seed(fake_cuda, monkeypatch):
+    draws = []
+    random_state = fake_cuda.FAKE_CUPY.random.RandomState
+    monkeypatch.setattr(fake_cuda.FAKE_CUPY.random, "RandomState",
+                        lambda seed: draws.append(seed) or random_state(seed))
+    with use_kernels("numpy"):
+        _, _, first = _train("cuda")
+        _, _, again = _train("cuda")
+        _, _, cpu = _train("cpu")
+    assert first == again  # one seed, one run
+    assert first != cpu  # other masks than the host's
+    layers_with_dropout = 1 + 3 * CONFIG.n_layer  # embeddings; attention probs, attention out, MLP out
+    assert len(draws) == 2 * 3 * layers_with_dropout  # every mask drawn on the device, none uploaded
 
 
 def test_forward_refuses_ids_and_targets_from_the_host_for_a_gpu_model(fake_cuda):

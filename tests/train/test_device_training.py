@@ -1,7 +1,7 @@
 """Training, checkpoints and resume across devices.
 
-On the fake GPU (tests/fake_cuda.py) a run must give exactly the CPU's losses (both use the
-NumPy reference kernels), write a checkpoint of host arrays that loads onto either device,
+On the fake GPU (tests/fake_cuda.py) a run without dropout must give exactly the CPU's losses
+(both use the NumPy reference kernels; dropout masks are drawn on each device), write a checkpoint of host arrays that loads onto either device,
 and resume on the other device. Without CuPy the Trainer refuses "cuda" before doing any
 work. The ``gpu``-marked test repeats the 50-step comparison on a real GPU, within 1e-3.
 """
@@ -31,7 +31,7 @@ def corpus(tmp_path_factory):
 def _config(corpus, **changes):
     base = dataclasses.replace(preset("tiny"), text_path=corpus, n_embd=16, block_size=16, batch_size=4,
                                max_iters=6, eval_interval=3, eval_iters=1, warmup_iters=2, lr_decay_iters=12,
-                               dropout=0.1)
+                               dropout=0.0)  # with dropout the GPU draws other masks than the CPU
     return dataclasses.replace(base, **changes)
 
 

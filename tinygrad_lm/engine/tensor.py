@@ -15,8 +15,7 @@ is already there. ``.to`` is an op (``ToDevice``): its result stays in the graph
 backward copies the gradient back to the source device, so a computation may cross devices,
 but only where the code says so. Ops never move their operands: tensors from two devices
 in one op raise ``DeviceError``. The few library calls that copy say so in their docs
-(``numpy()``/``item()`` read values back; dropout draws its mask on the host and uploads it;
-``Module.load_state_dict`` writes host values into GPU Parameters; ``GPT.generate``).
+(``numpy()``/``item()`` read values back; ``Module.load_state_dict`` writes host values into GPU Parameters; ``GPT.generate``).
 
 Left out: in-place ops on tensors that are part of a graph (optimizers update ``.data``
 directly, under ``no_grad``), sparse tensors, named dimensions, several GPUs.

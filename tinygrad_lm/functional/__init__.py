@@ -13,9 +13,9 @@ Each op with real numerics in it exists twice:
     fused.py     one Function whose forward and backward call named kernels from the active
                  kernel table (``tinygrad_lm.backends``). These are the names exported here.
 
-The two agree in value and gradient (tests/functional). ``dropout`` draws its mask on the
-host from the user's ``numpy.random.Generator`` in both versions, so every backend and both
-versions drop the same elements; the composed ``mse_loss`` and ``kl_div`` live in
+The two agree in value and gradient (tests/functional). ``dropout`` draws its mask from the
+user's ``numpy.random.Generator`` in both versions, so both CPU kernel tables and both
+versions drop the same elements (a GPU draws its own, seeded from that generator); the composed ``mse_loss`` and ``kl_div`` live in
 ``losses.py`` and are importable as ``F.composed.mse_loss`` and ``F.composed.kl_div``.
 
 Conventions: the class axis of softmax-like ops is an argument (default last);

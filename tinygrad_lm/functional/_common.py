@@ -80,7 +80,7 @@ def cross_entropy_args(logits, targets, ignore_index, label_smoothing, weight, r
     if logits.ndim == 0 or logits.shape[-1] == 0:
         raise ShapeError(f"{op}: logits must be (..., C) with C >= 1 classes, got shape {logits.shape}")
     classes = logits.shape[-1]
-    targets = constant_array(targets, logits)
+    targets = constant_array(targets, logits, where=f"{op}: targets")
     if targets.dtype.kind not in "iu":
         raise DTypeError(
             f"{op}: targets must be integer class indices, got dtype {targets.dtype}; "
@@ -101,7 +101,7 @@ def cross_entropy_args(logits, targets, ignore_index, label_smoothing, weight, r
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if weight is not None:
-        weight = constant_array(weight, logits, dtype=logits.dtype)
+        weight = constant_array(weight, logits, dtype=logits.dtype, where=f"{op}: weight")
         if weight.shape != (classes,):
             raise ShapeError(f"{op}: weight has shape {weight.shape}; it needs one weight per class, ({classes},)")
     return logits, targets.astype(np.int64), weight
@@ -144,7 +144,7 @@ def attention_args(q, k, v, mask, dropout_p, rng, scale):
     batch = broadcast_shape(op + " (batch axes of q, k, v)", q.shape[:-2], k.shape[:-2], v.shape[:-2])
     scores_shape = (*batch, q.shape[-2], k.shape[-2])
     if mask is not None:
-        mask = constant_array(mask, q)
+        mask = constant_array(mask, q, where=f"{op}: mask")
         if mask.dtype.kind != "b":
             raise DTypeError(
                 f"{op}: mask must be boolean (True = may attend), got dtype {mask.dtype}; "
@@ -174,11 +174,17 @@ def check_rng(op, rng):
 def dropout_keep(rng, shape, p, like):
     """Inverted-dropout multipliers: 1/(1-p) with probability 1-p, else 0, in ``like``'s dtype.
 
-    Drawn on the host from ``rng`` (one ``rng.random(shape)`` call), so every backend and both
-    versions of an op draw the same mask from the same seed.
+    On the CPU, drawn from ``rng`` (one ``rng.random(shape)`` call), so both CPU kernel tables
+    and both versions of an op draw the same mask from the same seed. On the GPU, drawn there
+    (uploading a host mask would copy one array per dropout layer per step): CuPy's generator,
+    seeded by one ``rng.integers(2**32)`` draw, so a seed still fixes the mask, but the GPU's
+    bits differ from the CPU's.
     """
-    keep = (rng.random(shape) >= p) / (1.0 - p)
-    return array_module(like.data).asarray(keep, dtype=like.dtype)
+    xp = array_module(like.data)
+    if xp is np:
+        return ((rng.random(shape) >= p) / (1.0 - p)).astype(like.dtype)
+    uniform = xp.random.RandomState(int(rng.integers(2**32))).random_sample(shape, dtype=like.dtype)
+    return (uniform >= p).astype(like.dtype) * like.dtype.type(1.0 / (1.0 - p))
 
 
 def dropout_mask(x, p, training, rng):

@@ -13,8 +13,8 @@ saved arrays), the fused ``Softmax`` is one node: its forward calls the kernel
     elementwise  gelu, dropout, mse_loss, kl_div        -> contiguous arrays of one shape (...)
 
 The losses (cross_entropy, mse_loss, kl_div) are in ``fused_losses.py`` and re-exported here.
-Dropout's mask is drawn on the host from the caller's rng (``_common.dropout_mask``),
-exactly as the composed version draws it, so both give the same bits from the same rng state.
+Dropout's mask is drawn from the caller's rng (``_common.dropout_mask``) exactly as the
+composed version draws it, so both give the same bits from the same rng state.
 
 A Function keeps the table it ran its forward with (``ctx.kernels``), so backward uses the
 same backend even if the active one changes in between. Arguments are checked in

@@ -66,7 +66,7 @@ class Concatenate(Function):
     @staticmethod
     def forward(ctx, *xs, axis):
         ctx.axis = axis
-        ctx.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        ctx.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1].tolist()  # split points, Python ints
         return array_module(xs[0]).concatenate(xs, axis=axis)
 
     @staticmethod
