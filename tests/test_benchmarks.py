@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinygrad_lm.backends import BACKENDS, KERNEL_NAMES
@@ -107,12 +108,32 @@ def test_train_step_cuda_says_why_it_cannot_run(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_train_step_counts_flops_like_nanogpt():
+def import_train_step():
     sys.path.insert(0, str(BENCH))
     try:
         import train_step
     finally:
         sys.path.remove(str(BENCH))
+    return train_step
+
+
+def test_train_step_gpu_contender_runs_on_the_fake_gpu(fake_cuda):
+    # The GPU path of the benchmark's tinygrad_lm contender (model, optimizer and batches on
+    # "cuda") on tests/fake_cuda.py, with nanoGPT's GPU settings shrunk to seconds.
+    import dataclasses
+
+    train_step = import_train_step()
+    small = dataclasses.replace(train_step.SETUPS["cuda"], batch_size=2,
+                                model=dataclasses.replace(train_step.SETUPS["cuda"].model, block_size=16,
+                                                          n_layer=1, n_embd=24, n_head=2))
+    contender = train_step.build_tinygrad(small, "cupy", train_step.make_batches(small, 2, 0))
+    losses = [contender.step(i) for i in range(3)]
+    assert all(np.isfinite(losses)) and losses[2] < losses[0]
+    assert all(type(a) is np.ndarray for a in contender.grads().values())  # copied to the host
+
+
+def test_train_step_counts_flops_like_nanogpt():
+    train_step = import_train_step()
     from tinygrad_lm.models import GPT
 
     for setup in train_step.SETUPS.values():  # N: the model's own parameter count, less the position table
