@@ -2,6 +2,8 @@
 
     python benchmarks/train_step.py [--device cpu|cuda] [--repeats 50] [--threads 1] [--out DIR] [--quick]
 
+writes DIR/train_step_<device>.json and .png (train_step_cpu_<n>threads.* for n > 1 threads).
+
 The step, the same for every contender (nanoGPT's, as ``tinygrad_lm.train.Trainer`` runs it):
 
     logits, loss = model(x, y)          forward; loss = mean cross-entropy over B*T positions
@@ -400,13 +402,14 @@ def main():
             results[name].update(utilisation(setup, stats["median_ms"], machine["gpu"]))
 
     table = report(results, args, setup)
-    out_json = args.out / f"train_step_{args.device}.json"
+    stem = f"train_step_{args.device}" + (f"_{args.threads}threads" if args.threads > 1 else "")
+    out_json = args.out / f"{stem}.json"
     write_json(out_json, {"benchmark": "train_step", "command": command_line(), "machine": machine,
                           "settings": settings(args, setup, thread_method), "contenders": results,
                           "table_markdown": table})
     ran = list(times)
     where = machine["gpu"] if args.device == "cuda" else f"{machine['cpu']}, {args.threads} thread(s)"
-    chart = bar_chart(args.out / f"train_step_{args.device}.png", ran, [results[n]["median_ms"] for n in ran],
+    chart = bar_chart(args.out / f"{stem}.png", ran, [results[n]["median_ms"] for n in ran],
                       [results[n]["p10_ms"] for n in ran], [results[n]["p90_ms"] for n in ran],
                       "ms per training step (median, p10-p90)",
                       f"GPT ({setup.model.n_layer} layers, {setup.model.n_embd} wide), one training step, "
