@@ -3,6 +3,18 @@
 // each thread walks the row with stride blockDim.x, and block_reduce combines the threads.
 // Formulas and numerics: numpy_ref.py (the row maximum is subtracted before every exp).
 
+// The row's maximum m and log sum_j exp(x_j - m) (in [0, log C]), block-reduced: every thread
+// of the block gets both. Shared by log_softmax_fwd and cross_entropy_fwd.
+template <typename T>
+__device__ void row_max_and_log_total(const T* row, index_t cols, T& m, T& log_total) {
+    m = negative_infinity<T>();
+    for (index_t j = threadIdx.x; j < cols; j += blockDim.x) m = MaxOp()(m, row[j]);
+    m = block_reduce(m, MaxOp(), negative_infinity<T>());
+    T total = 0;
+    for (index_t j = threadIdx.x; j < cols; j += blockDim.x) total += exp(row[j] - m);
+    log_total = log(block_reduce(total, SumOp(), T(0)));  // total in [1, C]
+}
+
 template <typename T>
 __global__ void softmax_fwd(const T* __restrict__ x, T* __restrict__ y, index_t cols) {
     const T* row = x + blockIdx.x * cols;
@@ -32,12 +44,8 @@ __global__ void softmax_bwd(const T* __restrict__ y, const T* __restrict__ gy, T
 template <typename T>
 __global__ void log_softmax_fwd(const T* __restrict__ x, T* __restrict__ y, index_t cols) {
     const T* row = x + blockIdx.x * cols;
-    T m = negative_infinity<T>();
-    for (index_t j = threadIdx.x; j < cols; j += blockDim.x) m = MaxOp()(m, row[j]);
-    m = block_reduce(m, MaxOp(), negative_infinity<T>());
-    T total = 0;
-    for (index_t j = threadIdx.x; j < cols; j += blockDim.x) total += exp(row[j] - m);
-    const T log_total = log(block_reduce(total, SumOp(), T(0)));  // total in [1, C]
+    T m, log_total;
+    row_max_and_log_total(row, cols, m, log_total);
     for (index_t j = threadIdx.x; j < cols; j += blockDim.x) y[blockIdx.x * cols + j] = (row[j] - m) - log_total;
 }
 
@@ -57,12 +65,9 @@ __global__ void cross_entropy_fwd(const T* __restrict__ logits, const long long*
                                   const T* __restrict__ weight, T* __restrict__ losses, T* __restrict__ lse_out,
                                   index_t cols, long long ignore_index, T smoothing) {
     const T* row = logits + blockIdx.x * cols;
-    T m = negative_infinity<T>();
-    for (index_t j = threadIdx.x; j < cols; j += blockDim.x) m = MaxOp()(m, row[j]);
-    m = block_reduce(m, MaxOp(), negative_infinity<T>());
-    T total = 0;
-    for (index_t j = threadIdx.x; j < cols; j += blockDim.x) total += exp(row[j] - m);
-    const T lse = m + log(block_reduce(total, SumOp(), T(0)));
+    T m, log_total;
+    row_max_and_log_total(row, cols, m, log_total);
+    const T lse = m + log_total;
     T smooth = 0;
     for (index_t j = threadIdx.x; j < cols; j += blockDim.x) smooth += (lse - row[j]) * weight[j];
     smooth = block_reduce(smooth, SumOp(), T(0));
