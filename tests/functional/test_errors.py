@@ -56,6 +56,12 @@ CASES = [
     ("linear", (t(2, 3), t(4, 3)), {"bias": t(3)}, tg.ShapeError,
      r"linear: bias must have shape \(4,\) to match weight \(4, 3\), got \(3,\)"),
     ("linear", (t(2, 3, dtype=np.float32), t(4, 3)), {}, tg.DTypeError, "linear: cannot mix float32 and float64"),
+    ("self_attention", (t(2, 3, 8), 2), {}, tg.ShapeError,
+     r"self_attention: qkv must be \(..., T, 3C\) with C divisible by n_heads=2, got shape \(2, 3, 8\)"),
+    ("self_attention", (t(2, 3, 12), 0), {}, ValueError, "self_attention: n_heads must be a positive int, got 0"),
+    ("self_attention", (t(2, 3, 12), 2), {"mask": np.ones((3, 4), dtype=bool)}, tg.ShapeError,
+     r"self_attention \(mask\): shapes \(3, 4\) and \(2, 2, 3, 3\) are not broadcastable"),
+    ("self_attention", (t(2, 3, 12), 2), {"dropout_p": 0.5}, ValueError, "self_attention: dropping with p > 0"),
     ("gelu", (t(3),), {"approximate": "erf"}, ValueError, "gelu: approximate='erf' is not one of 'none', 'tanh'"),
 ]
 

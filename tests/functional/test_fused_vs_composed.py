@@ -185,6 +185,43 @@ def test_attention_dropout_draws_the_same_mask_in_both_versions(seed, p):
     assert_versions_agree(call, q, k, v)
 
 
+@st.composite
+def self_attention_inputs(draw):
+    case = draw(ts.attention_shapes_and_masks())
+    b, h, t, d = case.batch, case.heads, case.q_len, case.head_dim
+    qkv = draw(layouts(st.just((b, t, 3 * h * d)), -2.0, 2.0))
+    mask = None
+    if draw(st.booleans()):  # self-attention: a (T, T) mask, broadcast over batch and heads
+        mask = draw(hnp.arrays(bool, (t, t))) | np.eye(t, dtype=bool)  # every query may see itself
+    return qkv, h, {"mask": mask, "causal": draw(st.booleans()), "scale": draw(st.sampled_from([None, 0.3]))}
+
+
+@given(self_attention_inputs())
+def test_self_attention(case):
+    qkv, heads, options = case
+    assert_versions_agree(lambda F, qkv: F.self_attention(qkv, heads, **options), qkv)
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_self_attention_dropout_draws_the_same_mask_in_both_versions(seed):
+    qkv = np.random.default_rng(7).standard_normal((2, 5, 12))
+
+    def call(F, qkv):
+        return F.self_attention(qkv, 2, causal=True, dropout_p=0.3, rng=np.random.default_rng(seed))
+
+    assert_versions_agree(call, qkv)
+
+
+def test_self_attention_is_scaled_dot_product_attention_per_head():
+    # The packed op against the unpacked one, written out: heads cut from qkv by hand.
+    rng = np.random.default_rng(8)
+    qkv = rng.standard_normal((2, 4, 3 * 3 * 2))  # B=2, T=4, H=3, D=2
+    q, k, v = (qkv[..., i * 6:(i + 1) * 6].reshape(2, 4, 3, 2).transpose(0, 2, 1, 3) for i in range(3))
+    want = fused.scaled_dot_product_attention(tg.tensor(q), tg.tensor(k), tg.tensor(v), causal=True)
+    got = fused.self_attention(tg.tensor(qkv), 3, causal=True)
+    check_close(got.data, want.data.transpose(0, 2, 1, 3).reshape(2, 4, 6), rtol=RTOL, atol=ATOL, name="value")
+
+
 # --- dropout and the pointwise losses ------------------------------------------------------
 @given(layouts(ts.shapes(max_dims=3)), st.sampled_from([0.0, 0.3]), st.booleans(), st.integers(0, 2**32 - 1))
 def test_dropout_is_bit_identical(x, p, training, seed):

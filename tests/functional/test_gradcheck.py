@@ -55,6 +55,10 @@ CASES = {
     "attention dropout": lambda F: (
         lambda q, k, v: F.scaled_dot_product_attention(
             q, k, v, causal=True, dropout_p=0.3, rng=np.random.default_rng(0)), Q, K, V),
+    "self_attention causal": lambda F: (lambda qkv: F.self_attention(qkv, 2, causal=True), normal(2, 3, 12)),
+    "self_attention mask dropout": lambda F: (
+        lambda qkv: F.self_attention(qkv, 2, mask=MASK[0, 0, :, :3], dropout_p=0.3, rng=np.random.default_rng(2)),
+        normal(1, 3, 6)),
     "dropout": lambda F: (lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(1)), X),
     "mse_loss mean": lambda F: (lambda a, b: F.mse_loss(a, b), X, Y),
     "mse_loss sum": lambda F: (lambda a, b: F.mse_loss(a, b, reduction="sum"), X, Y),

@@ -36,10 +36,12 @@ from .fused import (
     log_softmax,
     mse_loss,
     scaled_dot_product_attention,
+    self_attention,
     softmax,
 )
 
 __all__ = [
     "composed", "cross_entropy", "dropout", "embedding", "fused", "gelu", "kl_div", "layer_norm",
-    "linear", "log_softmax", "mse_loss", "scaled_dot_product_attention", "softmax",
+    "linear", "log_softmax", "mse_loss", "scaled_dot_product_attention",
+    "self_attention", "softmax",
 ]

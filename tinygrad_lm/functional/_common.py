@@ -142,9 +142,32 @@ def attention_args(q, k, v, mask, dropout_p, rng, scale):
     if k.shape[-2] == 0 or q.shape[-1] == 0:
         raise ShapeError(f"{op}: needs at least one key and a head dim D >= 1 ({shapes})")
     batch = broadcast_shape(op + " (batch axes of q, k, v)", q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    scores_shape = (*batch, q.shape[-2], k.shape[-2])
+    mask, scale = attention_settings(op, q, (*batch, q.shape[-2], k.shape[-2]), mask, dropout_p, rng, scale)
+    return q, k, v, mask, batch, scale
+
+
+def self_attention_args(qkv, n_heads, mask, dropout_p, rng, scale):
+    """Check self_attention's arguments; returns (qkv, mask array or None, scale)."""
+    op = "self_attention"
+    qkv = float_tensor(op, qkv)
+    if not isinstance(n_heads, numbers.Integral) or n_heads < 1:
+        raise ValueError(f"{op}: n_heads must be a positive int, got {n_heads!r}")
+    if qkv.ndim < 2 or qkv.shape[-1] == 0 or qkv.shape[-1] % (3 * n_heads):
+        raise ShapeError(f"{op}: qkv must be (..., T, 3C) with C divisible by n_heads={n_heads}, got shape "
+                         f"{qkv.shape}")
+    t, head_dim = qkv.shape[-2], qkv.shape[-1] // (3 * n_heads)
+    if t == 0:
+        raise ShapeError(f"{op}: needs at least one position (T >= 1), got qkv of shape {qkv.shape}")
+    mask, scale = attention_settings(op, qkv, (*qkv.shape[:-2], n_heads, t, t), mask, dropout_p, rng, scale,
+                                     head_dim)
+    return qkv, mask, scale
+
+
+def attention_settings(op, like, scores_shape, mask, dropout_p, rng, scale, head_dim=None):
+    """The checks both attention ops share: mask (boolean, broadcastable to ``scores_shape``),
+    dropout_p and rng, scale (default 1/sqrt(head dim)). Returns (mask array or None, scale)."""
     if mask is not None:
-        mask = constant_array(mask, q, where=f"{op}: mask")
+        mask = constant_array(mask, like, where=f"{op}: mask")
         if mask.dtype.kind != "b":
             raise DTypeError(
                 f"{op}: mask must be boolean (True = may attend), got dtype {mask.dtype}; "
@@ -156,8 +179,8 @@ def attention_args(q, k, v, mask, dropout_p, rng, scale):
         raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
     if dropout_p > 0:
         check_rng(op, rng)
-    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    return q, k, v, mask, batch, scale
+    head_dim = like.shape[-1] if head_dim is None else head_dim
+    return mask, 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
 
 
 def check_rng(op, rng):

@@ -12,6 +12,7 @@ match in value and gradient, and as the page a learner reads first:
     layer_norm(x)   = (x - mean) / sqrt(var + eps) * weight + bias
     cross_entropy   = -log softmax(logits)[target], weighted, smoothed, reduced
     attention       = softmax(q k^T * scale, masked) v
+    self_attention  = attention per head of packed [q | k | v], heads merged
     dropout(x)      = x * keep / (1 - p)
     embedding       = weight[ids]                       the primitive ``ops.embedding`` itself
 
@@ -34,6 +35,7 @@ from ._common import (
     layer_norm_args,
     linear_args,
     reduce_cross_entropy,
+    self_attention_args,
 )
 from .losses import kl_div, mse_loss
 
@@ -159,6 +161,24 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, dropout_p=0.0
     if dropout_p > 0:
         probs = probs * Tensor(dropout_keep(rng, probs.shape, dropout_p, probs))
     return probs @ v  # (*batch, Tq, Tk) @ (..., Tk, Dv) -> (*batch, Tq, Dv)
+
+
+def self_attention(qkv, n_heads, mask=None, causal=False, dropout_p=0.0, rng=None, scale=None):
+    """Multi-head self-attention from packed projections: split, attend per head, merge.
+
+    qkv (..., T, 3C) holds [q | k | v] along its last axis (one Linear of width 3C makes it),
+    C = n_heads * D. Each of q, k, v becomes (..., H, T, D), ``scaled_dot_product_attention``
+    runs per head (mask broadcastable to (..., H, T, T)), and the heads are concatenated back
+    to (..., T, C). The projections before and after are the caller's (nn.MultiHeadAttention).
+    """
+    qkv, mask, scale = self_attention_args(qkv, n_heads, mask, dropout_p, rng, scale)
+    *lead, t, width = qkv.shape
+    c = width // 3
+    heads = [part.reshape(*lead, t, n_heads, c // n_heads).swapaxes(-2, -3)  # (..., T, C) -> (..., H, T, D)
+             for part in qkv.split(3, axis=-1)]  # (..., T, 3C) -> 3 x (..., T, C)
+    out = scaled_dot_product_attention(*heads, mask=mask, causal=causal, dropout_p=dropout_p, rng=rng,
+                                       scale=scale)  # (..., H, T, D)
+    return out.swapaxes(-2, -3).reshape(*lead, t, c)  # (..., H, T, D) -> (..., T, H, D) -> (..., T, C)
 
 
 def dropout(x, p=0.5, training=True, rng=None):

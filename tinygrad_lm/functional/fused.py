@@ -9,6 +9,7 @@ saved arrays), the fused ``Softmax`` is one node: its forward calls the kernel
     row ops      (..., C) with the op's axis moved last -> contiguous (N, C) rows
     linear       (..., in)                              -> rows (N, in), GEMMs, no kernel
     attention    (*batch, T, D)                         -> contiguous (B, T, D)
+    self_attn    (..., T, 3C) packed q, k, v            -> contiguous (N*H, T, D) each
     embedding    ids (...), gradient (..., D)           -> ids (N,), gradient rows (N, D)
     elementwise  gelu, dropout, mse_loss, kl_div        -> contiguous arrays of one shape (...)
 
@@ -34,6 +35,7 @@ from ._common import (
     float_tensor,
     layer_norm_args,
     linear_args,
+    self_attention_args,
 )
 from .fused_losses import (  # the fused losses have their own file
     cross_entropy,
@@ -190,6 +192,49 @@ class Attention(Function):
         return tuple(grad.reshape(*ctx.batch, *grad.shape[1:]) for grad in grads)  # (B, T, D) -> (*batch, T, D)
 
 
+class SelfAttention(Function):
+    """out = self_attention(qkv): attention_fwd / attention_bwd on heads cut from packed qkv.
+
+    qkv (..., T, 3C) -> out (..., T, C). One node where the composed version has a split, six
+    reshapes and permutes, the attention and the merge: the forward copies each of q, k, v
+    into the kernels' (N*H, T, D) layout and the output back to (..., T, C); the backward
+    writes gq, gk, gv straight into one (..., T, 3C) gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, qkv, mask, keep, causal, scale, heads):
+        xp = array_module(qkv)
+        ctx.kernels, ctx.causal, ctx.scale, ctx.shape = kernels(qkv), causal, scale, qkv.shape
+        *lead, t, width = qkv.shape
+        d = width // (3 * heads)
+        parts = qkv.reshape(-1, t, 3, heads, d)  # (..., T, 3C) -> (N, T, 3, H, D)
+        q, k, v = (xp.ascontiguousarray(parts[:, :, i].transpose(0, 2, 1, 3)).reshape(-1, t, d)
+                   for i in range(3))  # (N, T, H, D) -> (N, H, T, D) -> (N*H, T, D)
+        if mask is not None:
+            mask = xp.ascontiguousarray(xp.broadcast_to(mask, (*lead, heads, t, t)).reshape(-1, t, t))  # (N*H, T, T)
+        if keep is not None:
+            keep = keep.reshape(-1, t, t)  # (..., H, T, T) -> (N*H, T, T)
+        out, lse = ctx.kernels["attention_fwd"](q, k, v, mask, keep, causal, scale)  # (N*H, T, D)
+        ctx.save(q=q, k=k, v=v, mask=mask, keep=keep, out=out, lse=lse)
+        ctx.heads = heads
+        merged = out.reshape(-1, heads, t, d).transpose(0, 2, 1, 3)  # (N*H, T, D) -> (N, T, H, D)
+        return xp.ascontiguousarray(merged).reshape(*lead, t, width // 3)  # (N, T, H, D) -> (..., T, C)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = array_module(g)
+        t, d, heads = ctx.q.shape[1], ctx.q.shape[2], ctx.heads
+        gout = g.reshape(-1, t, heads, d).transpose(0, 2, 1, 3)  # (..., T, C) -> (N, H, T, D)
+        gout = xp.ascontiguousarray(gout).reshape(-1, t, d)  # (N*H, T, D)
+        grads = ctx.kernels["attention_bwd"](
+            ctx.q, ctx.k, ctx.v, ctx.mask, ctx.keep, ctx.out, ctx.lse, gout, ctx.causal, ctx.scale
+        )
+        gqkv = xp.empty((gout.shape[0] // heads, t, 3, heads, d), dtype=g.dtype)  # (N, T, 3, H, D)
+        for i, grad in enumerate(grads):
+            gqkv[:, :, i] = grad.reshape(-1, heads, t, d).transpose(0, 2, 1, 3)  # (N*H, T, D) -> (N, T, H, D)
+        return (gqkv.reshape(ctx.shape),)  # (N, T, 3, H, D) -> (..., T, 3C)
+
+
 class Embedding(Function):
     """out = weight[ids]: a gather (no kernel needed), then kernel embedding_bwd(ids, g, V).
 
@@ -292,6 +337,19 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, dropout_p=0.0
     return Attention.apply(q, k, v, mask=mask, keep=keep, causal=bool(causal), scale=scale, batch=batch)
 
 
+def self_attention(qkv, n_heads, mask=None, causal=False, dropout_p=0.0, rng=None, scale=None):
+    """Multi-head self-attention of packed [q | k | v] (fused); the full statement is in composed.py.
+
+    qkv (..., T, 3C), C = n_heads * D -> (..., T, C); mask broadcastable to (..., H, T, T).
+    """
+    qkv, mask, scale = self_attention_args(qkv, n_heads, mask, dropout_p, rng, scale)
+    t = qkv.shape[-2]
+    keep = None
+    if dropout_p > 0:
+        keep = dropout_keep(rng, (*qkv.shape[:-2], n_heads, t, t), dropout_p, qkv)
+    return SelfAttention.apply(qkv, mask=mask, keep=keep, causal=bool(causal), scale=scale, heads=n_heads)
+
+
 def dropout(x, p=0.5, training=True, rng=None):
     """Inverted dropout (fused): out = x * keep / (1 - p), keep ~ Bernoulli(1 - p), from ``rng``.
 
@@ -304,5 +362,5 @@ def dropout(x, p=0.5, training=True, rng=None):
 
 __all__ = [
     "cross_entropy", "dropout", "embedding", "gelu", "kl_div", "layer_norm", "linear", "log_softmax",
-    "mse_loss", "scaled_dot_product_attention", "softmax",
+    "mse_loss", "scaled_dot_product_attention", "self_attention", "softmax",
 ]

@@ -7,8 +7,10 @@ MultiHeadAttention (Vaswani et al. 2017, section 3.2.2), with C = dim, H heads, 
     a = softmax(q k^T / sqrt(D) + mask) v          per head, via F.scaled_dot_product_attention
     y = concat_heads(a) W_o^T + b_o                (B, H, T, D) -> (B, T, C) -> (B, T, C)
 
-Self-attention uses one fused projection ``qkv`` (C -> 3C); cross-attention has ``q`` (C -> C)
-on the queries and ``kv`` (C -> 2C) on the context. The out-projection is ``proj``.
+Self-attention uses one fused projection ``qkv`` (C -> 3C); without a cache the split into
+heads, the attention and the merge are one op, ``F.self_attention`` (with a cache, the keys
+and values are split out to be stored). Cross-attention has ``q`` (C -> C) on the queries and
+``kv`` (C -> 2C) on the context. The out-projection is ``proj``.
 Dropout is applied to the attention weights and to the output (``resid_drop``), as in GPT-2.
 
 KV cache. Decoding one token at a time, the keys and values of earlier tokens do not change
@@ -99,6 +101,7 @@ class MultiHeadAttention(Module):
         if x.ndim != 3 or x.shape[-1] != self.dim:
             raise ShapeError(f"{type(self).__name__}: x must be (batch, time, {self.dim}), got shape {x.shape}")
         B, T, C = x.shape
+        dropout_p = self.dropout if self.training else 0.0
         if self.cross:
             if context is None or context.ndim != 3 or context.shape[0] != B or context.shape[-1] != C:
                 got = None if context is None else context.shape
@@ -111,12 +114,16 @@ class MultiHeadAttention(Module):
             if context is not None:
                 raise ValueError(f"{type(self).__name__}: context= is for cross-attention; "
                                  f"build the layer with cross=True")
-            q, k, v = self.qkv(x).split(3, axis=-1)  # (B, T, 3C) -> 3 x (B, T, C)
+            qkv = self.qkv(x)  # (B, T, C) -> (B, T, 3C)
+            if cache is None:  # one fused op: heads split, attention, heads merged
+                out = F.self_attention(qkv, self.n_heads, mask=mask, causal=causal, dropout_p=dropout_p,
+                                       rng=self.rng)  # (B, T, 3C) -> (B, T, C)
+                return self.resid_drop(self.proj(out))
+            q, k, v = qkv.split(3, axis=-1)  # (B, T, 3C) -> 3 x (B, T, C)
             q = self._heads(q)  # (B, T, C) -> (B, H, T, D)
         k, v = self._heads(k), self._heads(v)  # (B, S, C) -> (B, H, S, D)
         if cache is not None:
             k, v = cache.append(k, v)  # (B, H, T, D) -> (B, H, T_cached + T, D)
-        dropout_p = self.dropout if self.training else 0.0
         out = F.scaled_dot_product_attention(q, k, v, mask=mask, causal=causal,
                                              dropout_p=dropout_p, rng=self.rng)  # (B, H, T, D)
         out = out.permute(0, 2, 1, 3).reshape(B, T, C)  # (B, H, T, D) -> (B, T, H, D) -> (B, T, C)
