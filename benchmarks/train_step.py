@@ -53,6 +53,7 @@ equivalence check (dropout draws different masks in the two libraries) and CUDA 
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import resource
@@ -153,7 +154,7 @@ def build_tinygrad(setup, backend, batches, weights=None):
     on_device = [(tg.tensor(x, device=device), tg.tensor(y, device=device)) for x, y in batches]
 
     def step(i):
-        with use_kernels(backend if device == "cpu" else "numpy"):  # GPU arrays use the cupy table anyway
+        with use_kernels(backend) if device == "cpu" else contextlib.nullcontext():  # GPU arrays: cupy table
             _, loss = model(*on_device[i % len(on_device)])
             optimizer.zero_grad()
             loss.backward()

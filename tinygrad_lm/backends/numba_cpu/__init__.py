@@ -9,13 +9,16 @@ the work:
     cross_entropy.py  cross_entropy                        one row per thread, lse saved
     elementwise.py    gelu (exact erf and tanh forms)      one element per iteration
     pointwise.py      dropout, mse, kl_div                 one element per iteration
-    attention.py      attention                            one batch entry per thread, one
-                                                           row of scores at a time
+    attention.py      attention                            BLAS products around one pass
+                                                           over the score rows, row per thread
     optim.py          adamw_step                           one fused in-place pass
     embedding.py      embedding_bwd                        column blocks, position order
+    _math.py          exp, erf for float32 data            polynomials that vectorise
 
 Every loop is compiled with ``cache=True`` (the machine code is kept in ``__pycache__``, so
-only the first run after a change pays the compile time) and ``parallel=True``: ``prange``
+only the first run after a change pays the compile time), ``error_model="numpy"`` (no
+zero-division check, which would stop LLVM from vectorising; see ``_math.py``) and
+``parallel=True``: ``prange``
 splits rows, batch entries or elements between threads (``NUMBA_NUM_THREADS``), for calls
 with at least ``_wrappers.PARALLEL_FROM`` elements of work; smaller calls stay on the calling
 thread (``_wrappers.launch``). No two threads write the same element, and every sum runs in
