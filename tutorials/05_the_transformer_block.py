@@ -194,7 +194,7 @@ for residual in [False, True]:
 # norm. Xiong et al. (2020) showed that this makes post-LN's gradients near the output large
 # at initialisation, which is why post-LN needs a learning-rate warm-up to train at all, and
 # pre-LN much less so. The price of pre-LN is visible too: the stream's size grows with
-# depth, so GPT-2 adds one final layer norm after the last block (chapter 6). Here is the
+# depth, so GPT-2 adds one final layer norm after the last block (chapter 7). Here is the
 # size of the stream, block after block, in both layouts:
 
 # %%
@@ -341,6 +341,6 @@ print("chapter 5 checks passed")
 # One block is a model that can look one step back. A GPT stacks $N$ of them between a token
 # and position embedding and a final layer norm and output head (often the embedding matrix
 # itself, "weight tying"), with dropout during training and a careful initialisation that
-# keeps the residual stream's size under control as $N$ grows. That is chapter 6. The
+# keeps the residual stream's size under control as $N$ grows. That is chapter 7. The
 # cross-attention option of `TransformerBlock` (`cross_attention=True`), which lets a decoder
 # read an encoder's output, waits for the encoder-decoder chapter.

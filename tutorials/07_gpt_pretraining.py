@@ -1,6 +1,6 @@
-"""Chapter 6: pre-training a GPT: from a text file to a model that writes in its style.
+"""Chapter 7: pre-training a GPT: from a text file to a model that writes in its style.
 
-Run with ``python tutorials/06_gpt_pretraining.py``; ``TINYGRAD_LM_TUTORIAL_SMALL=1`` trains
+Run with ``python tutorials/07_gpt_pretraining.py``; ``TINYGRAD_LM_TUTORIAL_SMALL=1`` trains
 fewer steps. The real run is ``tinygrad-lm train --preset shakespeare-char`` (see README).
 """
 

@@ -1,4 +1,4 @@
-"""Chapter 8 of the tinygrad_lm book: kernel tables and devices, or how the same model runs fast.
+"""Chapter 9 of the tinygrad_lm book: kernel tables and devices, or how the same model runs fast.
 
 Teaches what a fused op's kernel table is, how the NumPy reference and the Numba kernels are
 chosen (`set_kernels`, `use_kernels`, the environment variable) and proven equal, the two
@@ -8,7 +8,7 @@ mix devices, and the CuPy kernel table that arrays on a GPU use. It ends by chec
 training step gives the same loss under both CPU tables, that the polynomial exp is as exact
 as float32 can tell, and that devices are never mixed silently (on a machine with a GPU, also
 that the GPU step matches the CPU's).
-Run it from the repository root with `python tutorials/08_kernels_and_devices.py`, or open it
+Run it from the repository root with `python tutorials/09_kernels_and_devices.py`, or open it
 as a notebook with jupytext. TINYGRAD_LM_TUTORIAL_SMALL=1 times fewer repetitions.
 Left out: writing a CUDA kernel (read `tinygrad_lm/backends/cupy_gpu/*.cu`), and the timing
 methodology, which is `benchmarks/README.md`'s subject.
@@ -34,7 +34,7 @@ SMALL = os.environ.get("TINYGRAD_LM_TUTORIAL_SMALL") == "1"
 rng = np.random.default_rng(0)
 
 # %% [markdown]
-# # Chapter 8 — Kernel tables and devices
+# # Chapter 9 — Kernel tables and devices
 #
 # Every fused op in `tinygrad_lm.functional` (chapter 4 met the fused attention) computes
 # nothing itself: its forward and backward look up *kernels* by name, `softmax_fwd`,
@@ -182,4 +182,4 @@ if problem is None:
     assert moved and math.isclose(gpu[0], cpu_numpy[0], rel_tol=1e-4)
 else:
     assert not moved
-print("chapter 8 checks passed")
+print("chapter 9 checks passed")

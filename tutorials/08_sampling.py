@@ -1,6 +1,6 @@
-"""Chapter 7: sampling: turning next-token probabilities into text, fast, with a KV cache.
+"""Chapter 8: sampling: turning next-token probabilities into text, fast, with a KV cache.
 
-Run with ``python tutorials/07_sampling.py`` (a few seconds).
+Run with ``python tutorials/08_sampling.py`` (a few seconds).
 """
 
 # %% [markdown]
