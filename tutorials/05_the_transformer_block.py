@@ -1,15 +1,15 @@
 """Chapter 5 of the tinygrad_lm book: the Transformer block, from layer norm to a trained toy.
 
 Teaches layer normalisation (biased variance, eps inside the square root), GELU (exact and
-tanh), the position-wise MLP, residual connections, pre-LN versus post-LN, how to count a
-block's parameters, and a block's forward pass written out with shapes, using
-`tinygrad_lm.nn` (LayerNorm, Linear, MLP, MultiHeadAttention, TransformerBlock). It ends by
-checking shapes, the parameter-count formula, a float64 gradcheck of the block, and a loss that
-falls when one block learns a toy task.
+tanh, and the one point where its slope is zero), the position-wise MLP, dropout, residual
+connections, pre-LN versus post-LN, how to count a block's parameters, and a block's forward
+pass written out with shapes, using `tinygrad_lm.nn` (LayerNorm, Linear, MLP,
+MultiHeadAttention, TransformerBlock). It ends by checking shapes, the parameter-count formula,
+a float64 gradcheck of the block, and a loss that falls when one block learns a toy task.
 Run it from the repository root with `python tutorials/05_the_transformer_block.py`, or open it
 as a notebook with jupytext. TINYGRAD_LM_TUTORIAL_SMALL=1 trains for fewer steps.
 Left for later chapters: stacking blocks into a GPT, the final layer norm and tied output
-head, dropout in training, and the KV cache.
+head (chapter 7), and the KV cache (chapter 8).
 """
 
 # %%
@@ -107,8 +107,16 @@ assert np.allclose(x.grad.sum(axis=-1), 0, atol=1e-12)
 #
 # the input times the probability that a standard normal variable is below it. It is a
 # smooth ReLU: close to $x$ for large $x$, close to 0 for very negative $x$, and slightly negative
-# in between (its minimum is about $-0.17$ at $x \approx -0.75$). Its gradient is never exactly
-# zero, so no unit can "die" the way a ReLU unit stuck at negative inputs does.
+# in between (its minimum is about $-0.17$ at $x \approx -0.75$). Its slope,
+#
+# $$\mathrm{GELU}'(x) = \Phi(x) + x\, \varphi(x), \qquad \varphi(x) = e^{-x^2/2} / \sqrt{2\pi},$$
+#
+# is zero at exactly one point, that minimum, negative to its left, and tends to zero (like a
+# Gaussian) as $x \to -\infty$. A ReLU's slope is zero on the whole half-line $x < 0$, so a ReLU
+# unit whose inputs are all negative receives no gradient and never recovers ("dies"). A GELU
+# unit's gradient is exactly zero only at that one point, and for inputs down to about $-3$
+# it is still of a usable size, so a unit pushed slightly negative can come back; far below
+# that it is as dead as a ReLU for all practical purposes.
 #
 # GPT-2 used a tanh approximation, once cheaper than `erf`:
 # $\tfrac12 x\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(x + 0.044715 x^3)\right)\right)$. The two differ
@@ -123,6 +131,30 @@ for value in [-3.0, -0.75, 0.0, 1.0, 3.0]:
     print(f"x = {value:+.2f}: relu {max(value, 0.0):+.4f}   gelu {exact[i]:+.4f}   gelu (tanh) {approx[i]:+.4f}")
 print(f"max |exact - tanh| on [-4, 4]: {np.abs(exact - approx).max():.1e}; minimum of gelu: {exact.min():.4f}")
 assert np.abs(exact - approx).max() < 5e-4
+
+# %% [markdown]
+# Where exactly is the slope zero? Ask the library: backward through `F.gelu` gives the slope at
+# every point of a grid at once, the sign change brackets the root, and bisection narrows it.
+
+
+# %%
+def gelu_slope(points):
+    """GELU'(x) at each point, by backpropagation through F.gelu (float64)."""
+    x = tg.tensor(np.asarray(points, dtype=np.float64), requires_grad=True)
+    F.gelu(x).backward(np.ones(x.shape))
+    return x.grad
+
+
+slopes = gelu_slope(grid.numpy())
+(sign_change,) = np.flatnonzero(np.diff(np.sign(slopes)))  # exactly one, on [-4, 4]
+low, high = grid.numpy()[sign_change], grid.numpy()[sign_change + 1]
+for _ in range(50):
+    middle = (low + high) / 2
+    low, high = (middle, high) if gelu_slope([middle])[0] < 0 else (low, middle)
+root = (low + high) / 2
+print(f"GELU'(x) = 0 at x = {root:.6f}, where GELU(x) = {F.gelu(tg.tensor(np.array([root]))).numpy()[0]:.6f}")
+print("slope at x = -3, -6, -10:", gelu_slope([-3.0, -6.0, -10.0]))
+assert abs(root + 0.7518) < 1e-4 and abs(gelu_slope([root])[0]) < 1e-12
 
 # %% [markdown]
 # ## 3. The MLP
@@ -149,6 +181,24 @@ one_by_one = np.stack([mlp(x[:, t]).numpy() for t in range(5)], axis=1)  # 5 x (
 check_close(whole, one_by_one, name="MLP is position-wise")
 print(mlp)
 print("MLP parameters:", mlp.num_parameters(), " 8C^2 + 5C =", 8 * C**2 + 5 * C)
+
+# %% [markdown]
+# The `(drop): Dropout(p=0.0)` line is *dropout* (Srivastava et al. 2014), the regulariser
+# every layer of the block takes as `dropout=p`. While training, it sets each number to zero
+# with probability $p$ and multiplies the survivors by $1/(1-p)$, so that the expected value
+# of every output is unchanged; in evaluation (`module.eval()`, or `training=False`) it is the
+# identity. A unit therefore cannot rely on any one other unit being present, which discourages
+# memorising the training set. The block applies it to the attention weights, to the
+# attention's output and to the MLP's output; the default $p = 0$ turns it off, as in every
+# model of this book (our corpora are small enough and our runs short enough not to overfit).
+
+# %%
+ones = tg.ones((100_000,))
+dropped = F.dropout(ones, p=0.25, training=True, rng=np.random.default_rng(0))
+print(f"p = 0.25: zeroed fraction {(dropped.numpy() == 0).mean():.3f}, survivors = {dropped.numpy().max():.4f} "
+      f"(1 / 0.75), mean {dropped.numpy().mean():.3f}; training=False returns x itself: "
+      f"{F.dropout(ones, p=0.25, training=False) is ones}")
+assert abs(dropped.numpy().mean() - 1) < 0.01
 
 # %% [markdown]
 # ## 4. Residual connections
@@ -341,6 +391,8 @@ print("chapter 5 checks passed")
 # One block is a model that can look one step back. A GPT stacks $N$ of them between a token
 # and position embedding and a final layer norm and output head (often the embedding matrix
 # itself, "weight tying"), with dropout during training and a careful initialisation that
-# keeps the residual stream's size under control as $N$ grows. That is chapter 7. The
-# cross-attention option of `TransformerBlock` (`cross_attention=True`), which lets a decoder
-# read an encoder's output, waits for the encoder-decoder chapter.
+# keeps the residual stream's size under control as $N$ grows. That is chapter 7, after
+# chapter 6 has derived the loss and the optimizer that train it. One option of
+# `TransformerBlock` this book does not use: `cross_attention=True` adds a second attention
+# whose keys and values come from another sequence (an encoder's output, as in the original
+# Transformer's decoder); a GPT only ever attends to itself.
