@@ -8,7 +8,8 @@
 The package is a ladder (see README): ``engine`` (Tensor, Function, the graph walk), ``ops``
 (primitives with hand-derived backward), ``backends`` (the kernel tables behind the fused
 ops: ``set_kernels("numba" | "numpy")``, ``use_kernels``; GPU arrays use the CuPy table), and ``testing`` (gradcheck,
-Hypothesis strategies, the op registry) that proves every op. Importing the package attaches
+Hypothesis strategies, the op registry) that proves every op. ``graph_text``, ``graph_dot`` and
+``draw_graph`` show the graph that produced a tensor. Importing the package attaches
 the ops to Tensor.
 """
 
@@ -25,7 +26,10 @@ from .engine import (
     arange,
     cuda_available,
     detect_anomaly,
+    draw_graph,
     enable_grad,
+    graph_dot,
+    graph_text,
     is_grad_enabled,
     no_grad,
     ones,
@@ -39,7 +43,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackwardError", "DeviceError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor",
-    "arange", "cuda_available", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad", "ones", "ops", "randn",
+    "arange", "cuda_available", "detect_anomaly", "draw_graph", "enable_grad", "graph_dot", "graph_text",
+    "is_grad_enabled", "no_grad", "ones", "ops", "randn",
     "tensor", "zeros", "active_backend", "set_kernels", "use_kernels",
 ]
 __all__ += ops.__all__
