@@ -31,6 +31,7 @@ from .engine import (
     graph_dot,
     graph_text,
     is_grad_enabled,
+    manual_seed,
     no_grad,
     ones,
     randn,
@@ -44,7 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BackwardError", "DeviceError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor",
     "arange", "cuda_available", "detect_anomaly", "draw_graph", "enable_grad", "graph_dot", "graph_text",
-    "is_grad_enabled", "no_grad", "ones", "ops", "randn",
+    "is_grad_enabled", "manual_seed", "no_grad", "ones", "ops", "randn",
     "tensor", "zeros", "active_backend", "set_kernels", "use_kernels",
 ]
 __all__ += ops.__all__

@@ -85,6 +85,31 @@ def test_randn_is_reproducible_from_its_generator():
     np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def test_randn_without_rng_draws_fresh_numbers_from_the_seeded_default_generator():
+    a, b = tg.randn(3), tg.randn(3)
+    assert not np.array_equal(a.numpy(), b.numpy())  # one generator, advancing, never reseeded
+    tg.manual_seed(123)
+    first = [tg.randn(2, 2).numpy(), tg.randn(3).numpy()]
+    tg.manual_seed(123)
+    again = [tg.randn(2, 2).numpy(), tg.randn(3).numpy()]
+    for x, y in zip(first, again):
+        np.testing.assert_array_equal(x, y)
+    tg.manual_seed(123)
+    np.testing.assert_array_equal(tg.randn(3).numpy(), np.random.default_rng(123).standard_normal(3).astype(np.float32))
+
+
+def test_manual_seed_returns_the_default_generator_and_refuses_bad_seeds():
+    from tinygrad_lm.engine.seeding import as_generator, default_generator
+
+    generator = tg.manual_seed(5)
+    assert generator is default_generator() and as_generator(None) is generator
+    assert as_generator(generator) is generator
+    np.testing.assert_array_equal(as_generator(9).random(2), np.random.default_rng(9).random(2))
+    for bad in (-1, 1.5, "0"):
+        with pytest.raises(ValueError, match="manual_seed: the seed must be a non-negative int"):
+            tg.manual_seed(bad)
+
+
 # --- requires_grad -----------------------------------------------------------------------------
 @pytest.mark.parametrize("data", [[1, 2], np.array([1], np.int32), [True, False], np.uint8(3)])
 def test_integer_and_bool_tensors_cannot_require_grad(data):
@@ -144,6 +169,24 @@ def test_item_gives_a_python_number(data, expected, kind):
 def test_item_of_several_elements_names_the_shape():
     with pytest.raises(ValueError, match=r"item: .*\(2, 2\)"):
         tg.tensor(np.ones((2, 2))).item()
+
+
+@pytest.mark.parametrize("data", [[[2.75]], 2.75, np.float64(2.75)])
+def test_float_int_and_format_of_a_one_element_tensor(data):
+    t = tg.tensor(data, requires_grad=True)
+    assert float(t) == 2.75 and type(float(t)) is float
+    assert int(t) == 2 and type(int(t)) is int
+    assert format(t, ".3f") == "2.750" and f"{t:>8.1f}" == "     2.8"
+    assert int(tg.tensor([7])) == 7 and float(tg.tensor(7)) == 7.0
+
+
+def test_float_int_and_format_of_other_sizes_name_the_shape():
+    t = tg.zeros((2, 3))
+    for convert in (float, int, lambda x: format(x, ".3f")):
+        with pytest.raises(ValueError, match=r"has 6 elements, not 1.*\(2, 3\)") as error:
+            convert(t)
+        assert "index it first" in str(error.value)
+    assert format(t, "") == str(t) == repr(t)  # an empty spec keeps the repr, as for any object
 
 
 @given(array=hnp.arrays(st.sampled_from(["float64", "int64", "bool"]), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0)))

@@ -22,12 +22,13 @@ from .errors import BackwardError, DeviceError, DTypeError, GraphError, ShapeErr
 from .function import Context, Function
 from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .graph import draw_graph, graph_dot, graph_text
+from .seeding import manual_seed
 from .tensor import Tensor, arange, ones, randn, tensor, zeros
 
 __all__ = [
     "DEVICES", "BackwardError", "Context", "DTypeError", "DeviceError", "Function", "GraphError",
     "ShapeError", "Tensor", "arange", "array_module", "check_device", "cuda_available", "default_float",
     "detect_anomaly", "device_of", "draw_graph", "enable_grad", "graph_dot", "graph_text", "is_grad_enabled",
-    "no_grad", "on_device", "ones",
+    "manual_seed", "no_grad", "on_device", "ones",
     "randn", "tensor", "to_device", "xp_for", "zeros",
 ]

@@ -28,6 +28,7 @@ from .device import array_module, check_device, device_of, on_device, to_device,
 from .dtypes import default_float, is_floating, resolve_dtype
 from .errors import DTypeError, GraphError
 from .function import Function
+from .seeding import as_generator
 
 
 def _to_array(data, dtype):
@@ -149,9 +150,29 @@ class Tensor:
         return self.data if device_of(self.data) == "cpu" else self.data.get()
 
     def item(self):
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number (read back from the GPU if there)."""
+        return self._one_value("item")
+
+    def __float__(self):
+        """``float(t)`` of a one-element tensor, any shape (``(1, 1)`` too), as PyTorch allows."""
+        return float(self._one_value("float"))
+
+    def __int__(self):
+        """``int(t)`` of a one-element tensor; a float value is truncated toward 0, like ``int(2.75)``."""
+        return int(self._one_value("int"))
+
+    def __format__(self, spec):
+        """``f"{loss:.3f}"`` formats a one-element tensor's value; an empty spec gives ``str(t)``."""
+        if not spec:
+            return str(self)
+        return format(self._one_value(f"format(tensor, {spec!r})"), spec)
+
+    def _one_value(self, where):
         if self.size != 1:
-            raise ValueError(f"item: tensor of shape {self.shape} has {self.size} elements, not 1")
+            raise ValueError(
+                f"{where}: the tensor has {self.size} elements, not 1 (shape {self.shape}); "
+                f"index it first (t[0]) or reduce it (t.sum()) to get one number"
+            )
         return self.data.reshape(()).item()
 
     def tolist(self):
@@ -243,12 +264,14 @@ def ones(shape, dtype=None, requires_grad=False, device="cpu"):
 
 
 def randn(*shape, rng=None, dtype=None, requires_grad=False, device="cpu"):
-    """Standard-normal samples from ``rng`` (a ``numpy.random.Generator``; seed 0 if omitted).
+    """Standard-normal samples from ``rng`` (a ``numpy.random.Generator`` or a seed).
 
+    Without ``rng`` they come from the default generator, which advances with each call and is
+    reseeded by ``tg.manual_seed(n)`` (``engine/seeding.py``), as ``torch.randn`` does.
     Drawn on the host, so a seed gives the same numbers on every device, then copied to ``device``.
     """
     check_device(device, "randn")
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng = as_generator(rng)
     dtype = resolve_dtype(dtype or default_float(), "randn")
     return Tensor(to_device(rng.standard_normal(shape).astype(dtype), device), requires_grad)
 
