@@ -1,31 +1,41 @@
 """Chapter 4 of the tinygrad_lm book: scaled dot-product attention, the heart of a Transformer.
 
 Teaches attention as a soft dictionary lookup, why scores are scaled by 1/sqrt(D) (shown
-numerically), softmax and its max-subtraction trick, causal and padding masks (and why a mask
-must be -inf, never a finite -1e4), what a fully masked row gives, multi-head attention as a
-few reshapes, and the fused attention op next to its composed derivation, all with
-`tinygrad_lm.functional`. It ends by checking fused against composed, causality, and the
+numerically), softmax and its max-subtraction trick, causal and padding masks (why a mask
+must be -inf, never a finite -1e4, why replacing a score is safe where adding to it is not,
+and why PyTorch's is_causal=True differs from ours when Tq != Tk), what a fully masked row
+gives, a heatmap of attention over a real sentence (tutorials/figures/04_attention_heatmap.png),
+multi-head attention as a few reshapes, and the fused attention op next to its composed
+derivation, all with `tinygrad_lm.functional`. It ends by checking fused against composed, causality, and the
 gradient with `tinygrad_lm.testing.gradcheck`.
 Run it from the repository root with `python tutorials/04_attention.py`, or open it as a
 notebook with jupytext. TINYGRAD_LM_TUTORIAL_SMALL=1 uses fewer samples in the variance demo.
-Left for later chapters: the attention layer with learned projections (chapter 5), the KV
-cache for generation, and attention dropout in training.
+Left for later chapters: the attention layer with learned projections and dropout (chapter
+5), and the KV cache for generation (chapter 8).
 """
 
 # %%
 import inspect
 import math
 import os
+import sys
+from pathlib import Path
 
+import matplotlib
 import numpy as np
+
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")  # run as a script: draw into files, no display needed
+import matplotlib.pyplot as plt  # after the backend is chosen
 
 import tinygrad_lm as tg
 import tinygrad_lm.functional as F
 from tinygrad_lm.backends import KERNEL_NAMES, active_backend, get_kernel
-from tinygrad_lm.engine.autograd import topological_order
 from tinygrad_lm.testing import check_close, gradcheck
 
 SMALL = os.environ.get("TINYGRAD_LM_TUTORIAL_SMALL") == "1"
+FIGURES = Path(os.environ.get("TINYGRAD_LM_FIGURES_DIR", "tutorials/figures"))  # run from the repository root
+FIGURES.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -167,6 +177,36 @@ print("sequence 1 (length 3), causal and padding together (rows: queries, column
 print(allowed[1, 0].astype(int))
 
 # %% [markdown]
+# **A porting trap: which corner the triangle starts in.** With as many queries as keys there
+# is only one causal triangle. With fewer queries than keys there are two, and libraries
+# disagree. PyTorch's `scaled_dot_product_attention(..., is_causal=True)` aligns it to the
+# **top-left**: query $i$ sees keys $j \le i$ whatever $T_k$ is (`torch.tril(ones(Tq, Tk))`;
+# PyTorch offers the other one as `torch.nn.attention.bias.causal_lower_right`). Ours is aligned
+# to the **bottom-right**: the last query sees the last key, as it must when the queries are the
+# newest $T_q$ tokens of a sequence whose $T_k$ keys include the earlier ones (generation with a
+# KV cache, chapter 8). A port that passes its tests on square inputs then goes wrong only in
+# generation. To see the pattern a `causal=True` call uses, give it queries and keys of zeros
+# (every allowed key scores the same) and the identity matrix as values: each output row is then
+# exactly that query's row of attention weights.
+
+# %%
+Tq, Tk = 2, 4
+flat_q, flat_k, identity = tg.zeros((Tq, 3)), tg.zeros((Tk, 3)), tg.tensor(np.eye(Tk, dtype=np.float32))
+ours = F.scaled_dot_product_attention(flat_q, flat_k, identity, causal=True)  # (Tq, Tk): the weights
+top_left = np.tril(np.ones((Tq, Tk), dtype=bool))  # PyTorch's is_causal=True
+bottom_right = np.tril(np.ones((Tq, Tk), dtype=bool), k=Tk - Tq)  # ours
+print("our causal=True, Tq = 2, Tk = 4, weights:\n", ours.numpy())
+print("PyTorch's is_causal=True allows:\n", top_left.astype(int))
+assert np.array_equal(ours.numpy() > 0, bottom_right) and not np.array_equal(bottom_right, top_left)
+as_pytorch = F.scaled_dot_product_attention(flat_q, flat_k, identity, mask=top_left)
+assert np.array_equal(as_pytorch.numpy() > 0, top_left)  # to port PyTorch code, pass its triangle as mask=
+
+# %% [markdown]
+# So: porting a PyTorch model that calls `is_causal=True` with $T_q \ne T_k$, pass
+# `mask=np.tril(np.ones((Tq, Tk), bool))` instead of `causal=True`; porting ours to PyTorch, pass
+# `attn_mask=torch.tril(torch.ones(Tq, Tk, dtype=torch.bool), diagonal=Tk - Tq)`.
+
+# %% [markdown]
 # Inside attention, a disallowed score becomes $-\infty$ before the softmax, so that $e^{-\infty} = 0$
 # gives it exactly zero weight. Many implementations add a large finite number instead,
 # $-10^4$ or $-10^9$. That is *almost* the same, and the difference is a leak.
@@ -199,6 +239,32 @@ assert finite.numpy()[0, 1] == 1.0 and exact.numpy()[0, 1] == 0.0
 # %% [markdown]
 # At future score $2 \cdot 10^4$ the $-10^4$ mask hands query 0 the future value entirely.
 #
+# **Replacing a score versus adding to it.** The leak comes from *adding*: an additive mask
+# leaves the masked score at $s + \text{fill}$, which still grows with $s$, so a large enough
+# $s$ outbids any finite fill. A mask that *replaces* the score, `scores.masked_fill(~allowed,
+# fill)` (or `np.where(allowed, scores, fill)`), leaves it at `fill` whatever $s$ was: the masked
+# entry no longer depends on $s$ at all, so no score can outbid it (and its gradient with respect
+# to $s$ is exactly zero). With $-\infty$ the two agree, because $s + (-\infty) = -\infty$ for every
+# finite $s$; that is why the library accepts boolean masks and, where a mask must be added,
+# only $-\infty$. Here are the three on the scores of the example above, key 1 masked:
+
+# %%
+scores = tg.tensor([[0.0, 2e4]])  # (Tq=1, Tk=2): the masked future key has the larger score
+hidden = tg.tensor([[False, True]])  # True where the mask applies
+additive_finite = scores + tg.tensor([[0.0, -1e4]])  # s + fill: 2e4 - 1e4 = 1e4 still wins
+replaced_finite = scores.masked_fill(hidden, -1e4)  # fill, whatever s was
+replaced_infinite = scores.masked_fill(hidden, -math.inf)  # what the library does
+for name, masked in [("add -1e4", additive_finite), ("replace by -1e4", replaced_finite),
+                     ("replace by -inf", replaced_infinite)]:
+    print(f"{name:16s}: masked scores {masked.numpy()[0]}   weights {F.softmax(masked, axis=-1).numpy()[0]}")
+assert F.softmax(additive_finite, axis=-1).numpy()[0, 1] == 1.0
+assert F.softmax(replaced_finite, axis=-1).numpy()[0, 1] == 0.0 == F.softmax(replaced_infinite, axis=-1).numpy()[0, 1]
+
+# %% [markdown]
+# Replacing by a finite number is safe against outbidding but not against the next problem:
+# in a row where *every* key is masked, every score is replaced by the same $-10^4$, and the
+# softmax of equal numbers is uniform.
+#
 # **A fully masked row.** Sometimes a query may see no key at all: with *left* padding and a
 # causal mask, the padding positions at the start see only padding. Then every score in the
 # row is $-\infty$, the maximum is $-\infty$, and the textbook softmax computes
@@ -228,7 +294,74 @@ assert np.all(out.numpy()[0, 0, 0] == 0) and np.all(q.grad[0, 0, 0] == 0) and np
 assert np.allclose(finite.numpy()[0], unmasked.numpy()[0], rtol=0, atol=1e-9)
 
 # %% [markdown]
-# ## 5. Multiple heads are reshapes
+# ## 5. A picture: attention over a sentence
+#
+# Attention weights form a $(T_q, T_k)$ table, and a table is easier to look at than to read.
+# Here is one over a real sentence, with queries and keys built by hand so that we know what
+# the picture should show. Each word becomes a vector that counts its letter pairs (with `^`
+# and `$` marking the word's start and end: "cat" is `^c`, `ca`, `at`, `t$`), scaled to length 1,
+# so the dot product of two words is 1 for the same word and larger the more letter pairs
+# they share. Every word is a key; as a query it is the same vector times 5 (a sharpness, as in
+# section 1). The mask lets each word look only at the words *before* it, not at itself, so
+# this head answers: "where did a word like me occur earlier?" (trained models grow heads that
+# do this, and use them to copy what followed the earlier occurrence). With the identity matrix
+# as the values, the output is the table of weights itself.
+
+# %%
+sentence = "the cat sat on the mat and then the dog sat on the cat"
+words = sentence.split(" ")
+
+
+def letter_pairs(word):
+    marked = f"^{word}$"
+    return [marked[i:i + 2] for i in range(len(marked) - 1)]
+
+
+pairs = sorted({pair for word in words for pair in letter_pairs(word)})
+counts = np.array([[letter_pairs(word).count(pair) for pair in pairs] for word in words], dtype=np.float32)
+unit = tg.tensor(counts / np.linalg.norm(counts, axis=1, keepdims=True))  # (T, number of letter pairs)
+T = len(words)
+earlier_only = np.tril(np.ones((T, T), dtype=bool), k=-1)  # (Tq, Tk): key j < query i
+sentence_weights = F.scaled_dot_product_attention(unit * 5.0, unit, tg.tensor(np.eye(T, dtype=np.float32)),
+                                                  mask=earlier_only, scale=1.0).numpy()  # (T, T): the weights
+
+fig, ax = plt.subplots(figsize=(6.5, 5.5))
+image = ax.imshow(sentence_weights, cmap="Blues", vmin=0, vmax=1)
+ax.set_xticks(range(T), [f"{j} {w}" for j, w in enumerate(words)], rotation=90)
+ax.set_yticks(range(T), [f"{i} {w}" for i, w in enumerate(words)])
+ax.set_xlabel("key: an earlier word")
+ax.set_ylabel("query: the word looking back")
+ax.set_title("where did a word like me occur before?")
+fig.colorbar(image, ax=ax, label="attention weight")
+fig.tight_layout()
+fig.savefig(FIGURES / "04_attention_heatmap.png", dpi=120)
+plt.close(fig)
+for i in (5, 9, 13):
+    top = np.argsort(-sentence_weights[i])[:2]
+    print(f"{i:2d} {words[i]:4s} -> " + ", ".join(f"{j} {words[j]} ({sentence_weights[i, j]:.2f})" for j in top))
+
+# %% [markdown]
+# What the picture shows (`tutorials/figures/04_attention_heatmap.png`): everything on and above
+# the diagonal is white, because the mask allows only earlier words. Row 0 is white too: the
+# first word has no earlier word, its row is fully masked, and by the library's rule its
+# weights, like its output, are zeros. A word that occurred before lights up its earlier
+# occurrences: the second "sat" looks at the first, "on" at "on", and the last "cat" at word 1,
+# "cat", with a little weight on "sat" and "mat", which share `at` and `t$`. Equal keys share the
+# weight equally: word 8, "the", splits it between the two "the"s before it, and "then" does the
+# same because it starts like "the". "mat" had no exact match yet, so it divides its weight
+# between "cat" and "sat"; "dog" and "and" share no letter pair with anything before them and
+# spread their weight evenly, the plain average of section 1. Row 1 is the lesson in the
+# picture: "cat" gives *all* its weight to "the", with which it shares nothing, because it is the
+# only word it may see. Softmax weights always sum to 1, so attention cannot answer "nothing
+# here"; a model that needs to must learn to park the weight somewhere harmless.
+
+# %%
+assert not sentence_weights[~earlier_only].any()  # nothing on or above the diagonal, row 0 all zeros
+assert sentence_weights[13, 1] > 0.5 and sentence_weights[10, 2] > 0.5  # "cat" -> "cat", "sat" -> "sat"
+assert np.allclose(sentence_weights[9, :9], 1 / 9)  # "dog" matches nothing: a uniform average
+
+# %% [markdown]
+# ## 6. Multiple heads are reshapes
 #
 # One attention pattern per position is limiting: a token may need its subject for agreement
 # and the previous word for an idiom, at the same time. *Multi-head* attention runs $H$
@@ -265,7 +398,7 @@ check_close(merged[..., D:], head_1.numpy(), name="head 1")
 # learned matrix (the output projection), in chapter 5.
 
 # %% [markdown]
-# ## 6. Fused and composed
+# ## 7. Fused and composed
 #
 # The library has attention twice. `F.composed.scaled_dot_product_attention` is the formula
 # written with primitives: a matmul, a scale, a masked fill, the softmax steps and a matmul.
@@ -281,7 +414,9 @@ print(inspect.getsource(F.composed.scaled_dot_product_attention))
 # backends (Numba, CuPy) fill the same names with faster code, and the fused op does not
 # change. Fusing shrinks the graph and what it saves: the forward keeps only the inputs, the
 # output and one log-sum-exp per row, and the backward recomputes the probabilities from them
-# (the trick FlashAttention is built on).
+# (the trick FlashAttention is built on). `tg.graph_text` prints the graph behind a tensor,
+# one line per node with its op, shape and dtype: the fused output hangs from one node, the
+# composed one from ten, each of which saves arrays for its backward.
 
 # %%
 print(f"active backend: {active_backend()!r}; kernels: {', '.join(KERNEL_NAMES)}")
@@ -289,13 +424,14 @@ print(get_kernel("attention_bwd").__doc__)
 q, k, v = (tg.tensor(rng.standard_normal((1, 2, 5, 4)), requires_grad=True) for _ in range(3))
 fused_out = F.scaled_dot_product_attention(q, k, v, causal=True)
 composed_out = F.composed.scaled_dot_product_attention(q, k, v, causal=True)
-ops_used = sorted({t._ctx.function.__name__ for t in topological_order(composed_out) if t._ctx is not None})
-saved = sorted(name for name, array in fused_out._ctx.saved.items() if array is not None)
-print(f"fused: one {fused_out._ctx.function.__name__} node, saves {saved}")
-print(f"composed: {sum(t._ctx is not None for t in topological_order(composed_out))} nodes of kinds {ops_used}")
+fused_graph = tg.graph_text(fused_out, names={"q": q, "k": k, "v": v, "out": fused_out})
+composed_graph = tg.graph_text(composed_out, names={"q": q, "k": k, "v": v, "out": composed_out})
+print("fused:\n" + fused_graph)
+print("composed:\n" + composed_graph)
+assert fused_graph.splitlines()[0].startswith("[0] out = Attention") and len(fused_graph.splitlines()) == 4
 
 # %% [markdown]
-# ## 7. The check
+# ## 8. The check
 #
 # This chapter claimed three things, and we test each in float64:
 #
@@ -351,6 +487,6 @@ print("3. gradcheck of attention (causal + padding, Tq = Tk and Tq < Tk) passed;
 # tokens by learned linear maps, and the heads are mixed by a learned output map; that layer,
 # `tinygrad_lm.nn.MultiHeadAttention`, sits inside the Transformer block of chapter 5, next to
 # layer normalisation, an MLP and residual connections. Two more pieces come later: dropout on
-# the attention weights (the `dropout_p` and `rng` arguments), and the KV cache, which keeps
-# the keys and values of a growing sequence so that generating each new token costs one
-# query, not a whole new attention matrix.
+# the attention weights (the `dropout_p` and `rng` arguments; chapter 5 explains dropout), and
+# the KV cache of chapter 8, which keeps the keys and values of a growing sequence so that
+# generating each new token costs one query, not a whole new attention matrix.
