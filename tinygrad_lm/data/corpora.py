@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -258,11 +259,21 @@ def load_stdlib_source(max_chars: int | None = STDLIB_MAX_CHARS, root: Path | No
     return text if max_chars is None else text[:max_chars]
 
 
+def _file_kind(path: Path) -> str:
+    """What a path that is not a regular file is, in words: "FIFO", "character device", ..."""
+    mode = path.stat().st_mode
+    kinds = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+             (stat.S_ISSOCK, "socket"))
+    return next((name for test, name in kinds if test(mode)), "special file")
+
+
 def load_text_file(path: str | os.PathLike[str]) -> str:
     """A local UTF-8 text file as a str (a leading byte-order mark is dropped).
 
-    Raises `CorpusFileError` naming the path for a missing file, a directory, an empty
-    file, or bytes that are not UTF-8 (with the byte offset and line of the first bad byte).
+    Raises `CorpusFileError` naming the path for a missing file, a directory, something
+    that is not a regular file (a FIFO would block the read forever, /dev/zero never ends;
+    both are refused before any read), an empty file, or bytes that are not UTF-8 (with
+    the byte offset and line of the first bad byte).
     """
     path = Path(path)
     if not path.exists():
@@ -272,6 +283,11 @@ def load_text_file(path: str | os.PathLike[str]) -> str:
     if path.is_dir():
         raise CorpusFileError(
             f"{str(path)!r} is a directory, not a text file; pass the path of a UTF-8 file"
+        )
+    if not path.is_file():  # checked with stat, before any open: a FIFO's open would block
+        raise CorpusFileError(
+            f"{str(path)!r} is a {_file_kind(path)}, not a regular file; a corpus is read whole, "
+            "so pass the path of a UTF-8 text file (copy a stream into one first)"
         )
     data = path.read_bytes()
     try:

@@ -82,7 +82,10 @@ class Tokenizer(Protocol):
 
 
 def _as_id_array(ids: Iterable[int] | np.ndarray, who: str) -> np.ndarray:
-    """Check that `ids` is a 1-D integer sequence and return it as an int64 array (N,)."""
+    """Check that `ids` is a 1-D integer sequence and return it as an integer array (N,).
+
+    The dtype is kept (uint64 ids above 2**63 must not wrap round to negative ones before
+    `_check_id_range` reports them); cast to int64 only after that check."""
     array = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids))
     if array.ndim != 1:
         raise ValueError(
@@ -96,7 +99,7 @@ def _as_id_array(ids: Iterable[int] | np.ndarray, who: str) -> np.ndarray:
             f"{who}.decode expects integer token ids, got dtype {array.dtype}; "
             "convert with ids.astype(np.int64) if the values are whole numbers"
         )
-    return array.astype(np.int64, copy=False)
+    return array
 
 
 def _check_id_range(ids: np.ndarray, vocab_size: int, who: str) -> None:
