@@ -3,6 +3,9 @@
     pytest tutorials/exercises -k ch03
 
 Reference solutions: tutorials/solutions/ch03.py (look after you have tried).
+Add the imports your answers need at the top; the solutions use
+
+    import numpy as np
 
 1. `unbroadcast`: sum a gradient back to the shape its input had before broadcasting.
 2. `matmul_grads`: the gradients of a batched, broadcast matrix product, in NumPy.

@@ -3,6 +3,12 @@
     pytest tutorials/exercises -k ch04
 
 Reference solutions: tutorials/solutions/ch04.py (look after you have tried).
+Add the imports your answers need at the top; the solutions use
+
+    import math
+    import numpy as np
+    import tinygrad_lm as tg
+    import tinygrad_lm.functional as F
 
 1. `causal_mask`: the boolean causal mask, aligned bottom-right like the library's.
 2. `attention`: scaled dot-product attention from Tensor primitives, masks and fully masked

@@ -3,6 +3,10 @@
     pytest tutorials/exercises -k ch06
 
 Reference solutions: tutorials/solutions/ch06.py (look after you have tried).
+Add the imports your answers need at the top; the solutions use
+
+    import math
+    import numpy as np
 
 1. `cross_entropy_and_grad`: label-smoothed cross-entropy and its gradient p - q, in NumPy.
 2. `adamw_update`: one AdamW step by hand, bias correction and decoupled decay included.

@@ -3,6 +3,9 @@
     pytest tutorials/exercises -k ch07
 
 Reference solutions: tutorials/solutions/ch07.py (look after you have tried).
+Add the imports your answers need at the top; the solutions use
+
+    import numpy as np
 
 1. `char_encode`: a character tokenizer in two lines: vocabulary and ids.
 2. `sample_batch`: random training windows and their next-token targets.

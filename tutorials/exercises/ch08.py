@@ -3,6 +3,9 @@
     pytest tutorials/exercises -k ch08
 
 Reference solutions: tutorials/solutions/ch08.py (look after you have tried).
+Add the imports your answers need at the top; the solutions use
+
+    import numpy as np
 
 1. `top_k_filter`: keep the k most likely tokens of each row.
 2. `top_p_filter`: keep the nucleus, the smallest set of most likely tokens holding mass p.

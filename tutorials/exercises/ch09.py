@@ -3,6 +3,10 @@
     pytest tutorials/exercises -k ch09
 
 Reference solutions: tutorials/solutions/ch09.py (look after you have tried).
+Add the imports your answers need at the top; the solutions use
+
+    import math
+    import numpy as np
 
 Kernels work on raw arrays, not Tensors, and must match the reference table
 (`tinygrad_lm.backends.numpy_ref`, looked up with `get_kernel(name)` under
