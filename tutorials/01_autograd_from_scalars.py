@@ -4,8 +4,9 @@ Teaches derivatives, the chain rule, computation graphs and backpropagation with
 `tinygrad_lm.engine.scalar.Value`, then trains a one-neuron model by gradient descent.
 Run it from the repository root with `python tutorials/01_autograd_from_scalars.py`, or open it
 as a notebook with jupytext. TINYGRAD_LM_TUTORIAL_SMALL=1 shortens the long-chain demonstration.
+It draws the graph of one small expression (tutorials/figures/01_autograd_graph.png).
 Left for later chapters: tensors and systematic gradient checks (chapter 2), broadcasting
-(chapter 3), and everything that makes a model a language model (chapters 4 to 7).
+(chapter 3), and everything that makes a model a language model (chapters 4 to 8).
 """
 
 # %%
@@ -13,10 +14,20 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 
+import matplotlib
+
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")  # run as a script: draw into files, no display needed
+import matplotlib.pyplot as plt  # after the backend is chosen
+
+import tinygrad_lm as tg
 from tinygrad_lm.engine.scalar import Value
 
 SMALL = os.environ.get("TINYGRAD_LM_TUTORIAL_SMALL") == "1"
+FIGURES = Path(os.environ.get("TINYGRAD_LM_FIGURES_DIR", "tutorials/figures"))  # run from the repository root
+FIGURES.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
 # # Chapter 1 — Autograd from scalars
@@ -176,6 +187,27 @@ for node in (a, b, c, f, e, d, L):
 assert (a.grad, b.grad, c.grad, f.grad, e.grad, d.grad) == (6.0, -4.0, -2.0, 4.0, -2.0, -2.0)
 
 # %% [markdown]
+# A picture of the same graph. The library draws graphs with `tg.draw_graph`, but only graphs
+# recorded by its tensor engine (chapter 2 onwards), so we record the same expression once more
+# with 0-d `tinygrad_lm` tensors: the same four leaves and three operations. Each box is labelled
+# with the value and the gradient the scalar engine just computed. Arrows run from the inputs of
+# an operation to its result, the direction of the forward computation; backward hands
+# gradients down them in reverse, from $L$ at the top to the leaves at the bottom.
+
+# %%
+a_t, b_t, c_t, f_t = (tg.tensor(node.data, requires_grad=True) for node in (a, b, c, f))
+e_t = a_t * b_t
+d_t = e_t + c_t
+L_t = d_t * f_t
+pairs = [(a, a_t), (b, b_t), (c, c_t), (f, f_t), (e, e_t), (d, d_t), (L, L_t)]
+labels = {f"{names[id(node)]} = {node.data:g}, dL/d{names[id(node)]} = {node.grad:g}": tensor for node, tensor in pairs}
+ax = tg.draw_graph(L_t, names=labels)
+ax.set_title("L = (a * b + c) * f: values and gradients")
+ax.figure.savefig(FIGURES / "01_autograd_graph.png", dpi=120, bbox_inches="tight")
+plt.close(ax.figure)
+assert float(L_t) == L.data
+
+# %% [markdown]
 # ## 5. Topological order, and why the walk must not recurse
 #
 # "For each node whose own gradient is complete" is the one real constraint. A node's
@@ -215,9 +247,10 @@ total = sum(terms)  # 0 + t0 + t1 + ...: a chain of n_terms additions
 print(f"graph depth {n_terms:,}, recursion limit {sys.getrecursionlimit():,}")
 try:
     recursive_order(total, set(), [])
-    print("recursive walk: fine")
 except RecursionError:
     print("recursive walk: RecursionError")
+else:
+    raise AssertionError(f"expected a RecursionError from a recursive walk {n_terms:,} nodes deep")
 
 start = time.perf_counter()
 total.backward()
