@@ -309,6 +309,8 @@ try:
     gradcheck(buggy_transpose, x)
 except GradcheckError as error:
     print("buggy transpose:", error)
+else:
+    raise AssertionError("expected gradcheck to reject the buggy transpose")
 
 # %% [markdown]
 # ## 9. The op registry and Hypothesis strategies
