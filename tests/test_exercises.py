@@ -56,25 +56,60 @@ def exercise_of(test_name, names):
     return max(matches, key=len) if matches else None
 
 
-def run_exercise_tests(tmp_path, which):
-    """{(chapter, test name): (outcome, message)} from one pytest run over tutorials/exercises."""
-    report = tmp_path / f"{which}.xml"
+def start_exercise_tests(folder, which):
+    """Start pytest over tutorials/exercises checking ``which`` ("solutions" or "exercises")."""
     python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "TINYGRAD_LM_EXERCISES": which, "PYTHONPATH": python_path}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(EXERCISES.relative_to(ROOT)), "-p", "no:cacheprovider",
-         f"--junitxml={report}", "-q"],
-        check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
-    )
-    assert report.exists(), f"pytest wrote no report ({which}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    with open(folder / f"{which}.log", "w") as log:  # a file, not a pipe: no buffer to fill up
+        return subprocess.Popen(
+            [sys.executable, "-m", "pytest", str(EXERCISES.relative_to(ROOT)), "-p", "no:cacheprovider",
+             f"--junitxml={folder / f'{which}.xml'}", "-q"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+
+
+def exercise_outcomes(process, folder, which):
+    """{(chapter, test name): (outcome, message)} once the run of ``which`` has finished."""
+    try:
+        process.wait(timeout=TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"the exercise tests ({which}) did not finish within {TIMEOUT_SECONDS} s")
+    report, log = folder / f"{which}.xml", (folder / f"{which}.log").read_text()
+    assert report.exists(), f"pytest wrote no report ({which}):\n{log[-3000:]}"
     outcomes = {}
     for case in ET.parse(report).iter("testcase"):
         chapter = case.get("classname").rsplit(".", 1)[-1].removeprefix("test_")
         child = next(iter(case), None)
         outcome = "passed" if child is None or child.tag in ("system-out", "system-err") else child.tag
         outcomes[chapter, case.get("name")] = (outcome, "" if child is None else child.get("message", ""))
-    assert outcomes, f"no exercise tests ran ({which}):\n{result.stdout[-3000:]}"
+    assert outcomes, f"no exercise tests ran ({which}):\n{log[-3000:]}"
     return outcomes
+
+
+def _skeletons_have_local_edits():
+    try:
+        status = subprocess.run(["git", "status", "--porcelain", "--", str(EXERCISES)], cwd=ROOT,
+                                check=True, capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False  # not a git checkout: check the files as they are
+    return bool(status.strip())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """{"solutions": outcomes, "exercises": outcomes or None}: both runs at once, in parallel."""
+    folder = tmp_path_factory.mktemp("exercise_runs")
+    modes = ["solutions"] + ([] if _skeletons_have_local_edits() else ["exercises"])
+    started = {which: start_exercise_tests(folder, which) for which in modes}
+    try:
+        return {which: exercise_outcomes(started[which], folder, which) if which in started else None
+                for which in ("solutions", "exercises")}
+    finally:
+        for process in started.values():
+            if process.poll() is None:  # the other run, when one failed: do not leave it behind
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -105,33 +140,25 @@ def test_every_exercise_has_a_test_and_every_test_an_exercise(definitions):
         assert not untested, f"{chapter}: exercises without a test: {untested}"
 
 
-def test_solutions_pass_every_exercise_test(tmp_path):
-    outcomes = run_exercise_tests(tmp_path, "solutions")
+def test_solutions_pass_every_exercise_test(runs):
+    outcomes = runs["solutions"]
     not_passed = {f"{c}::{name}": f"{outcome}: {message[:300]}"
                   for (c, name), (outcome, message) in outcomes.items() if outcome != "passed"}
     assert not not_passed, f"on tutorials/solutions, these exercise tests did not pass: {not_passed}"
     assert {chapter for chapter, _ in outcomes} == set(CHAPTERS)
 
 
-def _skeletons_have_local_edits():
-    try:
-        status = subprocess.run(["git", "status", "--porcelain", "--", str(EXERCISES)], cwd=ROOT,
-                                check=True, capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.SubprocessError):
-        return False  # not a git checkout: check the files as they are
-    return bool(status.strip())
-
-
-def test_untouched_skeletons_fail_every_exercise_test_for_the_intended_reason(definitions, tmp_path):
-    if _skeletons_have_local_edits():
+def test_untouched_skeletons_fail_every_exercise_test_for_the_intended_reason(definitions, runs):
+    if runs["exercises"] is None:
         pytest.skip("tutorials/exercises has local edits (your answers?): this check is about the "
                     "skeletons as committed; `git status tutorials/exercises` shows what changed")
-    outcomes = run_exercise_tests(tmp_path, "exercises")
+    outcomes = runs["exercises"]
     passed = sorted(f"{c}::{name}" for (c, name), (outcome, _) in outcomes.items() if outcome == "passed")
     assert not passed, f"on the untouched skeletons these exercise tests pass, so they check nothing: {passed}"
     caught = set()
     for (chapter, name), (outcome, message) in outcomes.items():
         exercise = exercise_of(name, definitions[chapter])
+        assert exercise is not None, f"{chapter}::{name} names no exercise (test_<exercise>_...)"
         assert outcome == "failure", f"{chapter}::{name}: {outcome} (a broken test, not a failed answer): {message}"
         if raises_not_implemented(definitions[chapter][exercise]):
             assert message.startswith("NotImplementedError"), (
