@@ -377,9 +377,9 @@ for step in range(steps):
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    losses.append(loss.item())
+    losses.append(float(loss))
     if step % 20 == 0:
-        print(f"step {step:3d}   loss {loss.item():.3f}")
+        print(f"step {step:3d}   loss {loss:.3f}")
 final = float(np.mean(losses[-5:]))
 print(f"4. loss fell from {losses[0]:.3f} (chance ln V = {math.log(V):.3f}) to {final:.3f}")
 assert final < 0.25 * math.log(V) and final < 0.25 * losses[0], losses
