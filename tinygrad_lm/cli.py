@@ -3,9 +3,13 @@
 Subcommands:
 
     tinygrad-lm train [--preset NAME] [--corpus shakespeare|stdlib] [--text PATH] [--out DIR]
-                      [--kernels numba|numpy] [--device cpu|cuda] [--no-progress] [key=value ...]
+                      [--kernels numba|numpy] [--device cpu|cuda] [--no-progress] [--overwrite]
+                      [key=value ...]
         trains a GPT (see ``tinygrad_lm.train.config`` for presets and keys); resumes when
-        DIR already holds a checkpoint of the same run.
+        DIR already holds a checkpoint of the same run, does nothing when that run is
+        complete, and refuses a DIR holding a run's files but no checkpoint. ``--overwrite``
+        deletes the run's files in DIR first and starts over. ``key=value`` overrides may
+        come anywhere among the options.
     tinygrad-lm sample --checkpoint DIR --prompt TEXT [--max-new-tokens N] [--temperature T]
                        [--top-k K] [--top-p P] [--seed S] [--device cpu|cuda]
         continues the prompt with the best weights of a run.
@@ -20,15 +24,18 @@ How to add one: write
 ``add_NAME_parser(subparsers)`` that declares its options and sets ``run=run_NAME``,
 write ``run_NAME(args) -> int``, and list the adder in ``SUBCOMMANDS``.
 
-Errors in what the user typed (an unknown option, a batch of 0, ``--device cuda`` on a machine
-without CuPy or a GPU) print one line to stderr and give exit code 2, never a traceback:
-argparse errors, ``UsageError`` (an unusable device becomes one) and the library's user errors
-(``USER_ERRORS``) all end in ``main``. A failure inside the library is a bug and keeps its
-traceback. This file leaves out everything a subcommand does beyond calling the library.
+Errors in what the user typed or pointed at (an unknown option, a batch of 0, ``--device cuda``
+on a machine without CuPy or a GPU, a damaged checkpoint, a locked or full run directory, a
+run that diverged) print one line to stderr and give exit code 2, never a traceback: argparse
+errors, ``UsageError`` (an unusable device becomes one) and the library's user errors
+(``USER_ERRORS``, printed after their class name, e.g. ``CheckpointError: ...``) all end in
+``main``. A failure inside the library is a bug and keeps its traceback. This file leaves out
+everything a subcommand does beyond calling the library.
 """
 
 import argparse
 import dataclasses
+import math
 import sys
 from pathlib import Path
 
@@ -42,17 +49,22 @@ from tinygrad_lm.train import (
     PRESETS,
     CheckpointError,
     ConfigError,
+    NonFiniteLossError,
+    RunDirError,
     Trainer,
     apply_overrides,
     load_model,
     preset,
     split_loss,
 )
+from tinygrad_lm.train.config import VAL_FRACTION, check_text_length
 from tinygrad_lm.train.evaluate import perplexity
+from tinygrad_lm.train.state import text_fingerprint
 from tinygrad_lm.train.trainer import BEST, CHECKPOINT
 
 PROG = "tinygrad-lm"
 DEMO_MAX_SIZE = 16  # largest B, C or H the demo accepts: it prints every entry
+MIN_TEMPERATURE = 1e-6  # below it sampling is greedy in all but name, and logits / T can overflow
 
 
 class UsageError(Exception):
@@ -79,6 +91,18 @@ def _int_between(low: int, high: int):
         return value
 
     return parse
+
+
+def _temperature(text: str) -> float:
+    """An argparse type: 0 (greedy) or a finite temperature >= MIN_TEMPERATURE; nan, inf and 1e-320 are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if value != 0 and not (math.isfinite(value) and value >= MIN_TEMPERATURE):
+        raise argparse.ArgumentTypeError(f"must be 0 (greedy) or a finite number >= {MIN_TEMPERATURE:g}, "
+                                         f"got {text!r}")
+    return value
 
 
 def demo_loss(x, w):
@@ -138,6 +162,8 @@ def add_train_parser(subparsers) -> None:
     parser.add_argument("--text", metavar="PATH", help="train on this UTF-8 text file instead")
     parser.add_argument("--out", metavar="DIR", help="output directory (default runs/PRESET)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--overwrite", action="store_true", help="delete the checkpoints, log and loss curve "
+                        "already in --out (a finished or unfinished run) and start over at step 0")
     parser.add_argument("--kernels", choices=kernel_backends(), help="kernel table for the fused ops "
                         "(default: numba when it imports; or set TINYGRAD_LM_KERNELS)")
     _add_device_option(parser, "where to train (default: the preset's, cpu)", default=None)
@@ -175,8 +201,12 @@ def run_train(args) -> int:
     with use_kernels(args.kernels or active_backend()):
         print(f"training {args.preset} into {out}/ ({config.max_iters} steps, {active_backend()} kernels, "
               f"on {config.device})")
-        summary = Trainer(config, out, progress=not args.no_progress).run()
+        summary = Trainer(config, out, progress=not args.no_progress, overwrite=args.overwrite).run()
     final = summary["final_eval"]
+    if summary["already_complete"]:
+        print(f"nothing to do: {out}/ holds a complete run at step {summary['steps']}; "
+              f"train loss {final['train_loss']:.4f}, val loss {final['val_loss']:.4f}")
+        return 0
     print(f"done: {summary['steps']} steps in {summary['wall_time_s']:.1f} s "
           f"(median step {summary['median_step_ms'] or 0:.1f} ms); "
           f"train loss {final['train_loss']:.4f}, val loss {final['val_loss']:.4f}")
@@ -201,7 +231,8 @@ def add_sample_parser(subparsers) -> None:
     parser.add_argument("--checkpoint", required=True, metavar="DIR", help="a run directory (or checkpoint file)")
     parser.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
     parser.add_argument("--max-new-tokens", type=_int_between(1, 100_000), default=500)
-    parser.add_argument("--temperature", type=float, default=0.8, help="0 means greedy")
+    parser.add_argument("--temperature", type=_temperature, default=0.8,
+                        help=f"0 means greedy; otherwise at least {MIN_TEMPERATURE:g} (default 0.8)")
     parser.add_argument("--top-k", type=_int_between(1, 10**9), default=None)
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass in (0, 1]")
     parser.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0)
@@ -210,8 +241,6 @@ def add_sample_parser(subparsers) -> None:
 
 
 def run_sample(args) -> int:
-    if args.temperature < 0:
-        raise UsageError(f"--temperature must be >= 0, got {args.temperature}")
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise UsageError(f"--top-p must be in (0, 1], got {args.top_p}")
     _usable_device(args.device)
@@ -243,8 +272,13 @@ def run_eval(args) -> int:
     model, tokenizer, meta = load_model(path, device=args.device)
     run = meta["run_config"]
     text = load_corpus(run["corpus"] if not run["text_path"] else None, run["text_path"] or None)
-    train_ids, val_ids = train_val_split(tokenizer.encode(text), 0.1, block_size=model.config.block_size)
+    if text_fingerprint(text) != meta["text"]:
+        print("note: the text changed since this run trained on it; the losses are on today's text",
+              file=sys.stderr)
     block = model.config.block_size
+    ids = tokenizer.encode(text)
+    check_text_length(model.config, len(ids))
+    train_ids, val_ids = train_val_split(ids, VAL_FRACTION, block_size=block)
     val_windows = (len(val_ids) - 1) // block
     print(f"{path} (step {meta['step']}); every validation window, and as many evenly spaced training windows")
     for split, ids in (("train", train_ids), ("val", val_ids)):
@@ -256,7 +290,8 @@ def run_eval(args) -> int:
 
 
 SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_parser)
-USER_ERRORS = (UsageError, ConfigError, CorpusError, CheckpointError, TokenizerError)
+USER_ERRORS = (UsageError, ConfigError, CorpusError, CheckpointError, TokenizerError, RunDirError,
+               NonFiniteLossError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,11 +308,16 @@ def main(argv=None) -> int:
     """Run ``tinygrad-lm`` with ``argv`` (default: sys.argv[1:]); return the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        overrides = [item for item in extra if "=" in item and not item.startswith("-")]
+        if extra and (args.command != "train" or len(overrides) < len(extra)):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if overrides:  # key=value after an option: argparse takes one run of positionals only
+            args.overrides = [*args.overrides, *overrides]
         return args.run(args)
     except USER_ERRORS as error:
-        hint = f" (see {PROG} --help)" if isinstance(error, UsageError) else ""
-        print(f"{PROG}: error: {error}{hint}", file=sys.stderr)
+        message = f"{error} (see {PROG} --help)" if isinstance(error, UsageError) else f"{type(error).__name__}: {error}"
+        print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
     except SystemExit as done:  # --help prints and exits through argparse
         return done.code or 0

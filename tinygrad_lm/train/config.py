@@ -14,18 +14,53 @@ Presets:
 - ``tiny``: a 2-layer, 32-wide model on the standard-library corpus (no download) that
   trains for 50 steps in seconds: for tests and a first try.
 
+Validation: every field is checked when a RunConfig is made (from a preset, overrides, or a
+checkpoint's JSON), and a bad value raises a one-line ConfigError naming the field, the value
+and the allowed range. Types: a float field takes an int; an int field refuses a bool.
+Ranges: sizes, max_iters, eval_interval, eval_iters, lr_decay_iters >= 1; n_embd divisible
+by n_head; warmup_iters in [0, lr_decay_iters]; early_stopping_patience >= 0; seed in
+[0, 2**32 - 1]; lr, weight_decay, grad_clip finite and >= 0 (grad_clip 0 = no clipping);
+min_lr finite in [0, lr]; beta1, beta2, dropout in [0, 1); corpus, tokenizer, dtype and
+device from their lists. No upper bound is put on lr: a run that diverges is stopped by the
+trainer at its first non-finite loss. What needs the text (block_size against the length of
+the splits) is checked by the trainer, and so is memory (``check_memory``: a CPU run whose
+``estimated_memory_bytes`` exceeds the machine's RAM is refused before anything is allocated).
+
 ``device`` ("cpu" or "cuda") is where the model trains; whether "cuda" is usable is checked
 when the Trainer starts, not here (a config is only data). A run may resume on another device.
 """
 
 import dataclasses
+import math
+import os
 from dataclasses import dataclass
 
+from ..data import CORPORA
 from ..engine import DEVICES
+
+MAX_SEED = 2**32 - 1
+VAL_FRACTION = 0.1  # the last tenth of the text is the validation split
+_TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
 class ConfigError(ValueError):
     """An unknown preset or key, a value of the wrong type, or settings that do not fit."""
+
+
+def _typed(name, value, kind):
+    """``value`` as the field's type: a float field takes an int (made float); bool is no int."""
+    kind = {"int": int, "float": float, "bool": bool, "str": str}.get(kind, kind)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"config: {name} must be {_TYPE_WORDS[kind]}, got {type(value).__name__} {value!r}")
+
+
+def _require(ok, name, allowed, value):
+    """Raise ConfigError "NAME must be ALLOWED, got VALUE" unless ``ok``."""
+    if not ok:
+        raise ConfigError(f"config: {name} must be {allowed}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -61,21 +96,30 @@ class RunConfig:
     device: str = "cpu"  # "cpu" or "cuda" (CuPy on an NVIDIA GPU)
 
     def __post_init__(self):
-        positive = ["n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters",
-                    "eval_interval", "eval_iters", "lr_decay_iters"]
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"config: {name} must be positive, got {getattr(self, name)}")
+        for field in dataclasses.fields(self):
+            object.__setattr__(self, field.name, _typed(field.name, getattr(self, field.name), field.type))
+        for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "eval_interval",
+                     "eval_iters", "lr_decay_iters"):
+            _require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
         if self.n_embd % self.n_head:
             raise ConfigError(f"config: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"config: dropout must be in [0, 1), got {self.dropout}")
-        if self.tokenizer not in ("char", "byte"):
-            raise ConfigError(f"config: tokenizer must be 'char' or 'byte', got {self.tokenizer!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise ConfigError(f"config: dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        if self.device not in DEVICES:
-            raise ConfigError(f"config: device must be 'cpu' or 'cuda', got {self.device!r}")
+        _require(0 <= self.warmup_iters <= self.lr_decay_iters, "warmup_iters",
+                 f"an integer in [0, lr_decay_iters] (lr_decay_iters is {self.lr_decay_iters})", self.warmup_iters)
+        _require(self.early_stopping_patience >= 0, "early_stopping_patience",
+                 "an integer >= 0 (0 = never stop early)", self.early_stopping_patience)
+        _require(0 <= self.seed <= MAX_SEED, "seed", f"an integer in [0, {MAX_SEED}]", self.seed)
+        for name, allowed in (("lr", ""), ("weight_decay", ""), ("grad_clip", " (0 turns clipping off)")):
+            value = getattr(self, name)
+            _require(math.isfinite(value) and value >= 0, name, f"a finite number >= 0{allowed}", value)
+        _require(math.isfinite(self.min_lr) and 0 <= self.min_lr <= self.lr, "min_lr",
+                 f"a finite number in [0, lr] (lr is {self.lr})", self.min_lr)
+        for name in ("beta1", "beta2", "dropout"):
+            _require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)", getattr(self, name))
+        for name, choices in (("corpus", tuple(CORPORA)), ("tokenizer", ("char", "byte")),
+                              ("dtype", ("float32", "float64")), ("device", DEVICES)):
+            if getattr(self, name) not in choices:
+                words = " or ".join(map(repr, choices))
+                raise ConfigError(f"config: {name} must be {words}, got {getattr(self, name)!r}")
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -104,6 +148,66 @@ def preset(name):
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}")
     return PRESETS[name]
+
+
+def check_text_length(config, n_tokens):
+    """Refuse a text whose train or validation split (the last VAL_FRACTION) cannot hold one window.
+
+    A window is block_size + 1 tokens (inputs and targets shifted by one); the split is made
+    as ``data.train_val_split`` makes it. The message gives the least text for this
+    block_size and the largest block_size for this text."""
+
+    def smaller_split(n):
+        n_train = int(n * (1.0 - VAL_FRACTION))
+        return min(n_train, n - n_train)
+
+    block = config.block_size
+    if smaller_split(n_tokens) > block:
+        return
+    needed = max(1, int((block - 1) / VAL_FRACTION))
+    while smaller_split(needed) <= block:
+        needed += 1
+    largest = smaller_split(n_tokens) - 1
+    hint = f", or at most block_size={largest}" if largest >= 1 else ""
+    raise ConfigError(f"config: block_size={block} needs {block + 1} tokens in each of the train and validation "
+                      f"splits (the last {VAL_FRACTION:.0%} validates), so at least {needed:,} tokens, but the text "
+                      f"has {n_tokens:,} tokens; use a longer text{hint}")
+
+
+def estimated_memory_bytes(config, vocab_size):
+    """A rough lower bound of a training step's peak memory (bytes) for a vocabulary of ``vocab_size``.
+
+    P = V*C + T*C + L*(12*C^2 + 13*C) + 2*C parameters, each held four times (weights,
+    gradients, AdamW's two moments), plus the activations kept for backward: per layer about
+    16*C values and 2*H*T attention weights per token, and 3*V per token for the logits,
+    their softmax and its gradient. All (B*T tokens) at the run's dtype."""
+    B, T, C, L, H, V = (config.batch_size, config.block_size, config.n_embd, config.n_layer, config.n_head,
+                        vocab_size)
+    parameters = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C
+    activations = L * B * T * (16 * C + 2 * H * T) + 3 * B * T * V
+    itemsize = 8 if config.dtype == "float64" else 4
+    return itemsize * (4 * parameters + activations)
+
+
+def physical_memory_bytes():
+    """This machine's RAM in bytes, or None where the OS does not say (then nothing is checked)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(config, vocab_size, limit=None):
+    """Refuse a CPU run whose ``estimated_memory_bytes`` exceeds ``limit`` (default: the machine's RAM).
+
+    GPU runs are not checked here: CuPy reports its own out-of-memory error."""
+    limit = physical_memory_bytes() if limit is None else limit
+    need = estimated_memory_bytes(config, vocab_size)
+    if config.device == "cpu" and limit is not None and need > limit:
+        raise ConfigError(f"config: batch_size={config.batch_size}, block_size={config.block_size}, "
+                          f"n_embd={config.n_embd}, n_layer={config.n_layer} would need at least "
+                          f"{need / 2**30:,.1f} GiB to train but this machine has {limit / 2**30:,.1f} GiB; "
+                          f"lower them")
 
 
 def _parse_value(key, text, kind):

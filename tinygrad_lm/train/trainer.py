@@ -10,7 +10,20 @@ Resume is exact: the checkpoint holds the weights, the optimizer moments, the st
 batch sampler's RNG state and the model's dropout RNG state, so 100 steps + resume + 100
 steps give bit-identical losses to 200 steps straight. A run resumes when its output
 directory already holds a checkpoint; the run-length knobs (max_iters, eval_interval,
-eval_iters, early_stopping_patience) may change between the two halves, nothing else.
+eval_iters, early_stopping_patience) may change between the two halves, nothing else, and
+the text must be the same (its sha256 and length are in the checkpoint). A run that is
+complete (at max_iters, or stopped early with the same patience) is left alone: ``run()``
+says so and returns without evaluating, logging or saving. The run directory is locked and
+checked first (``rundir.py``); what a checkpoint must hold is checked by ``state.py``.
+
+Before anything is written, the text must fill one block_size + 1 window in each split and
+the memory estimate must fit (``config.check_text_length``, ``config.check_memory``).
+
+Divergence: a NaN or infinite training loss (or estimated loss) stops the run with a
+``NonFiniteLossError`` before the update (or the save), so no checkpoint ever holds the
+state that produced it; the last checkpoint written is the last good state. A failed
+checkpoint write (a full disk) stops it with a one-line ``RunDirError``; a failed log or
+curve write warns once and training goes on.
 
 Devices: with ``device="cuda"`` the model (and so the optimizer state) lives on the GPU; each
 step copies its (B, T) batch there explicitly (``tensor(x, device=...)``), and only the loss
@@ -26,8 +39,8 @@ the pattern), multi-process data loading, saving on Ctrl-C (the last evaluation'
 checkpoint is what survives).
 """
 
-import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -39,7 +52,6 @@ from ..data import (
     ByteTokenizer,
     CharTokenizer,
     load_corpus,
-    tokenizer_from_dict,
     train_val_split,
 )
 from ..engine import check_device, tensor
@@ -47,12 +59,28 @@ from ..engine.memory import keep_freed_memory
 from ..models import GPT, GPTConfig
 from ..optim import AdamW, clip_grad_norm_, param_groups_for_weight_decay, warmup_cosine
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .config import RunConfig
+from .config import VAL_FRACTION, check_memory, check_text_length
 from .evaluate import estimate_loss, perplexity
 from .plot import plot_losses
+from .rundir import (
+    BEST,
+    CHECKPOINT,
+    CURVE,
+    LOG,
+    RunDirError,
+    RunLog,
+    check_out_path,
+    open_run_dir,
+    warn,
+)
+from .state import ROLE_OF_NAME, load_model, read_meta, text_fingerprint
 
-CHECKPOINT, BEST, LOG, CURVE = "checkpoint.safetensors", "best.safetensors", "log.jsonl", "loss_curve.png"
+__all__ = ["BEST", "CHECKPOINT", "CURVE", "LOG", "NonFiniteLossError", "Trainer", "load_model", "model_config"]
 RESUMABLE_CHANGES = {"max_iters", "eval_interval", "eval_iters", "early_stopping_patience", "device"}
+
+
+class NonFiniteLossError(ValueError):
+    """Training produced a NaN or infinite loss; the run stopped without saving that state."""
 
 
 def model_config(run, vocab_size):
@@ -60,113 +88,141 @@ def model_config(run, vocab_size):
                      n_embd=run.n_embd, dropout=run.dropout, bias=run.bias, seed=run.seed)
 
 
-def load_model(path, device="cpu"):
-    """Rebuild a GPT and its tokenizer from a checkpoint file; returns (model on device, tokenizer, meta)."""
-    check_device(device, "load_model")
-    arrays, meta = load_checkpoint(path)
-    try:
-        config = GPTConfig.from_dict(meta["model_config"])
-        tokenizer = tokenizer_from_dict(meta["tokenizer"])
-        run = RunConfig.from_dict(meta["run_config"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: metadata is incomplete or from another version ({error})") from None
-    if tokenizer.vocab_size != config.vocab_size:
-        raise CheckpointError(f"{path}: tokenizer has {tokenizer.vocab_size} tokens but the model expects "
-                              f"{config.vocab_size}; the file mixes two runs")
-    model = GPT(config, dtype=run.dtype)
-    weights = {name[len("model."):]: a for name, a in arrays.items() if name.startswith("model.")}
-    try:
-        model.load_state_dict(weights)
-    except ValueError as error:
-        raise CheckpointError(f"{path}: weights do not fit the stored config: {error}") from None
-    return model.to(device), tokenizer, meta
-
-
 class Trainer:
     """Train a GPT as ``config`` says, writing everything under ``out_dir``.
 
-    ``Trainer(config, out_dir).run()`` returns a summary dict (final losses, step time).
+    ``Trainer(config, out_dir).run()`` returns a summary dict (final losses, step time). The
+    constructor checks the text and the memory estimate, then locks ``out_dir`` (released when
+    ``run`` returns or raises) and loads its checkpoint, if any; ``overwrite=True`` deletes a
+    previous run's files first instead of resuming.
     """
 
-    def __init__(self, config, out_dir, progress=True):
+    def __init__(self, config, out_dir, progress=True, overwrite=False):
         self.config, self.out_dir, self.progress = config, Path(out_dir), progress
         self.device = check_device(config.device, "train")  # before any work: fail fast without a GPU
-        saved = self._saved_state()
+        check_out_path(self.out_dir)
         text = load_corpus(config.corpus if not config.text_path else None, config.text_path or None)
-        if saved is not None:
-            self.tokenizer = tokenizer_from_dict(saved[1]["tokenizer"])
-        elif config.tokenizer == "char":
-            self.tokenizer = CharTokenizer.from_text(text)
-        else:
-            self.tokenizer = ByteTokenizer()
+        self.text = text_fingerprint(text)
+        self.tokenizer = CharTokenizer.from_text(text) if config.tokenizer == "char" else ByteTokenizer()
         ids = self.tokenizer.encode(text)
-        self.train_ids, self.val_ids = train_val_split(ids, val_fraction=0.1, block_size=config.block_size)
-        self.model = GPT(model_config(config, self.tokenizer.vocab_size), dtype=config.dtype).to(self.device)
-        groups = param_groups_for_weight_decay(self.model.named_parameters(), config.weight_decay)
-        self.optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
-        self.sampler = BatchSampler(self.train_ids, config.block_size, config.batch_size, seed=config.seed)
-        self.step, self.best_val, self.stale_evals = 0, math.inf, 0
-        if saved is not None:
-            self._restore(*saved)
+        check_text_length(config, len(ids))
+        check_memory(config, self.tokenizer.vocab_size)
+        self.lock = open_run_dir(self.out_dir, overwrite)
+        try:
+            saved = self._saved_state()
+            self.train_ids, self.val_ids = train_val_split(ids, VAL_FRACTION, block_size=config.block_size)
+            self.model = GPT(model_config(config, self.tokenizer.vocab_size), dtype=config.dtype).to(self.device)
+            groups = param_groups_for_weight_decay(self.model.named_parameters(), config.weight_decay)
+            self.optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
+            self.sampler = BatchSampler(self.train_ids, config.block_size, config.batch_size, seed=config.seed)
+            self.step, self.best_val, self.stale_evals, self.last_eval = 0, math.inf, 0, None
+            self.saved_step, self.plot_broken = None, False
+            self.log = RunLog(self.out_dir / LOG)
+            if saved is not None:
+                self._restore(*saved)
+                self.log.keep_until(self.step)
+        except BaseException:
+            self.lock.release()
+            raise
 
     # --- checkpoints -----------------------------------------------------------------------
     def _saved_state(self):
+        """(arrays, meta) of the run's checkpoint after checking it fits this config and text; None if none."""
         path = self.out_dir / CHECKPOINT
         if not path.exists():
             return None
-        arrays, meta = load_checkpoint(path)
-        saved = meta.get("run_config", {})
-        changed = sorted(k for k, v in self.config.to_dict().items() if saved.get(k) != v and k not in RESUMABLE_CHANGES)
+        arrays, meta = load_checkpoint(path, role="checkpoint")
+        run, _, tokenizer = read_meta(path, meta)
+        saved = run.to_dict()
+        changed = sorted(k for k, v in self.config.to_dict().items() if saved[k] != v and k not in RESUMABLE_CHANGES)
         if changed:
-            details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(self.config, k)!r}" for k in changed)
+            details = ", ".join(f"{k}: {saved[k]!r} -> {getattr(self.config, k)!r}" for k in changed)
             raise CheckpointError(f"{path}: was made with another config ({details}); "
                                   f"use another --out directory or the same settings to resume")
+        if meta["text"] != self.text:
+            source = self.config.text_path or f"corpus {self.config.corpus!r}"
+            old, new = meta["text"], self.text
+            raise CheckpointError(f"{path}: the text {source} changed since this run started (sha256 "
+                                  f"{old['sha256'][:12]} -> {new['sha256'][:12]}, {old['chars']:,} -> {new['chars']:,} "
+                                  f"characters); restore it to resume, or start over with --overwrite or a new --out")
+        if tokenizer != self.tokenizer:
+            raise CheckpointError(f"{path}: its tokenizer does not match its own text; the file is damaged")
+        if meta["step"] > self.config.max_iters:
+            raise CheckpointError(f"{path}: the run is at step {meta['step']}, beyond max_iters="
+                                  f"{self.config.max_iters}; pass max_iters >= {meta['step']} to resume it")
         return arrays, meta
 
     def _restore(self, arrays, meta):
+        path = self.out_dir / CHECKPOINT
         weights = {k[len("model."):]: a for k, a in arrays.items() if k.startswith("model.")}
-        self.model.load_state_dict(weights)
         optim = {k[len("optim."):]: a for k, a in arrays.items() if k.startswith("optim.")}
-        self.optimizer.load_state_dict({"meta": meta["optimizer"], "arrays": optim})
-        self.sampler.load_state_dict(meta["sampler"])
-        self.model.rng.bit_generator.state = meta["model_rng"]
+        try:
+            self.model.load_state_dict(weights)
+            self.optimizer.load_state_dict({"meta": meta["optimizer"], "arrays": optim})
+            self.sampler.load_state_dict(meta["sampler"])
+            self.model.rng.bit_generator.state = meta["model_rng"]
+        except (KeyError, TypeError, ValueError) as error:
+            problem = f"lacks {error}" if isinstance(error, KeyError) else str(error)
+            raise CheckpointError(f"{path}: the saved state does not fit this run ({problem})") from None
         self.step, self.best_val, self.stale_evals = meta["step"], meta["best_val_loss"], meta["stale_evals"]
+        self.last_eval, self.saved_step = meta["last_eval"], meta["step"]
 
     def _meta(self):
         return {"run_config": self.config.to_dict(), "model_config": self.model.config.to_dict(),
                 "tokenizer": self.tokenizer.to_dict(), "step": self.step, "best_val_loss": self.best_val,
-                "stale_evals": self.stale_evals}
+                "stale_evals": self.stale_evals, "text": self.text, "last_eval": self.last_eval}
 
     def save(self, val_loss):
-        """Write the resumable state; also the best weights when ``val_loss`` improved."""
+        """Write the best weights when ``val_loss`` improved, then the resumable state.
+
+        Best first: if the second write fails, a resume redoes the steps and writes best again.
+        A failed write (a full disk) stops the run with a one-line RunDirError."""
         weights = {f"model.{k}": a for k, a in self.model.state_dict().items()}
         optim = {f"optim.{k}": a for k, a in self.optimizer.state_arrays().items()}
-        meta = {**self._meta(), "optimizer": self.optimizer.state_meta(), "sampler": self.sampler.state_dict(),
-                "model_rng": self.model.rng.bit_generator.state}
-        save_checkpoint(self.out_dir / CHECKPOINT, {**weights, **optim}, meta)
-        if val_loss <= self.best_val:
-            save_checkpoint(self.out_dir / BEST, weights, {**self._meta(), "val_loss": val_loss})
+        resumable = {**self._meta(), "optimizer": self.optimizer.state_meta(), "sampler": self.sampler.state_dict(),
+                     "model_rng": self.model.rng.bit_generator.state}
+        files = [(BEST, weights, {**self._meta(), "val_loss": val_loss})] if val_loss <= self.best_val else []
+        for name, arrays, meta in [*files, (CHECKPOINT, {**weights, **optim}, resumable)]:
+            try:
+                save_checkpoint(self.out_dir / name, arrays, meta, role=ROLE_OF_NAME[name])
+            except OSError as error:
+                kept = (f"{CHECKPOINT} of step {self.saved_step} is intact" if self.saved_step is not None
+                        else "no checkpoint was written yet")
+                raise RunDirError(f"{self.out_dir / name}: could not write it ({error.strerror or error}); {kept}: "
+                                  f"free some space (or fix the directory) and rerun the same command") from None
+        self.saved_step = self.step
 
     # --- the loop --------------------------------------------------------------------------
     def lr_at(self, step):
         c = self.config
         return warmup_cosine(step, c.lr, c.warmup_iters, c.lr_decay_iters, c.min_lr)
 
+    def _diverged(self, what):
+        kept = f"{CHECKPOINT} of step {self.saved_step}" if self.saved_step is not None else "no checkpoint"
+        return NonFiniteLossError(f"{what} (lr {self.lr_at(self.step):.3g}); stopped without saving it, so "
+                                  f"{self.out_dir}/{kept} is the last good state; lower lr (or raise warmup_iters, "
+                                  f"set grad_clip) and start over with --overwrite or a new --out")
+
     def train_step(self):
-        """One optimisation step on a fresh batch; returns the batch loss (a float)."""
+        """One optimisation step on a fresh batch; returns the batch loss (a float).
+
+        A non-finite loss raises NonFiniteLossError before the update, leaving the model as it was."""
         x, y = self.sampler.next_batch()  # (B, T) each, on the host
         x, y = tensor(x, device=self.device), tensor(y, device=self.device)  # explicit copy to the device
         lr = self.lr_at(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         _, loss = self.model(x, y)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            raise self._diverged(f"the training loss of step {self.step + 1} is {value}")
         self.optimizer.zero_grad()
         loss.backward()
         if self.config.grad_clip > 0:
             clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.step += 1
-        return float(loss.item())
+        return value
 
     def evaluate(self):
         c = self.config
@@ -176,54 +232,88 @@ class Trainer:
             losses[split] = estimate_loss(self.model, ids, c.block_size, c.batch_size, c.eval_iters, seed)
         return losses
 
-    def _log(self, record):
-        with open(self.out_dir / LOG, "a") as f:
-            f.write(json.dumps(record) + "\n")
-
     def _checkpoint_and_log(self, started):
         losses = self.evaluate()
         val = losses["val"]
+        if not (math.isfinite(val) and math.isfinite(losses["train"])):
+            raise self._diverged(f"the estimated loss at step {self.step} is train {losses['train']}, val {val}")
         improved = val < self.best_val
         self.stale_evals = 0 if improved else self.stale_evals + 1
         self.best_val = min(self.best_val, val)
         record = {"kind": "eval", "step": self.step, "train_loss": losses["train"], "val_loss": val,
                   "val_perplexity": perplexity(val), "elapsed_s": time.perf_counter() - started}
-        self._log(record)
+        self.log.append(record)
+        self.last_eval = record
         self.save(val)
-        plot_losses(self.out_dir / LOG, self.out_dir / CURVE)
+        self._plot()
         return record
 
-    def run(self):
-        """Train until ``max_iters`` (or early stopping); returns a summary dict."""
+    def _plot(self):
+        if self.plot_broken or self.log.broken:
+            return
+        try:
+            plot_losses(self.out_dir / LOG, self.out_dir / CURVE)
+        except OSError as error:
+            self.plot_broken = True
+            warn(f"{self.out_dir / CURVE}: cannot be drawn ({error.strerror or error}); training goes on without it")
+
+    def _complete(self):
+        """Why the loaded run needs no more steps ("" if it does)."""
         c = self.config
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.step >= c.max_iters:
+            return f"step {self.step} of max_iters={c.max_iters}; raise max_iters to train on"
+        if c.early_stopping_patience and self.stale_evals >= c.early_stopping_patience:
+            return (f"stopped early at step {self.step}, no val improvement in {self.stale_evals} evaluations; "
+                    f"raise early_stopping_patience to train on")
+        return ""
+
+    def run(self):
+        """Train until ``max_iters`` (or early stopping); returns a summary dict. Releases the lock."""
+        if not self.lock.held:
+            raise RuntimeError("Trainer.run: this trainer has run (and released its directory); make a new "
+                               "Trainer to resume")
+        try:
+            return self._run()
+        finally:
+            self.lock.release()
+
+    def _run(self):
+        c = self.config
         keep_freed_memory()  # reuse freed arrays instead of page-faulting new ones each step
-        started, step_times, last_eval, losses = time.perf_counter(), [], None, []
-        first = self.step
+        started, step_times, losses = time.perf_counter(), [], []
+        done = self._complete()
+        if done:
+            print(f"note: {self.out_dir} holds a run that is already complete ({done}); nothing to do "
+                  f"(--overwrite starts over)", file=sys.stderr)
+            return self._summary(losses, step_times, started, already_complete=True)
+        last_eval = None
         bar = tqdm(total=c.max_iters, initial=self.step, disable=not self.progress, unit="step",
                    dynamic_ncols=True)
         while self.step < c.max_iters:
-            if self.step % c.eval_interval == 0 and (self.step != first or first == 0):
+            if self.step % c.eval_interval == 0 and self.step != self.saved_step:  # a resumed step is saved
                 last_eval = self._checkpoint_and_log(started)
                 bar.write(_describe(last_eval))
-                if c.early_stopping_patience and self.stale_evals >= c.early_stopping_patience:
+                if self._complete():
                     bar.write(f"early stopping: no val improvement in {self.stale_evals} evaluations")
                     break
             tick = time.perf_counter()
             loss = self.train_step()
             step_times.append(time.perf_counter() - tick)
             losses.append(loss)
-            self._log({"kind": "train", "step": self.step, "loss": loss, "lr": self.lr_at(self.step - 1)})
+            self.log.append({"kind": "train", "step": self.step, "loss": loss, "lr": self.lr_at(self.step - 1)})
             tokens_per_s = c.batch_size * c.block_size / step_times[-1]
             bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_s:,.0f}")
             bar.update(1)
         if self.step == c.max_iters and (last_eval is None or last_eval["step"] != self.step):
-            last_eval = self._checkpoint_and_log(started)
-            bar.write(_describe(last_eval))
+            bar.write(_describe(self._checkpoint_and_log(started)))
         bar.close()
-        return {"steps": self.step, "train_losses": losses, "final_eval": last_eval,
+        return self._summary(losses, step_times, started, already_complete=False)
+
+    def _summary(self, losses, step_times, started, already_complete):
+        return {"steps": self.step, "train_losses": losses, "final_eval": self.last_eval,
                 "median_step_ms": 1000 * float(np.median(step_times)) if step_times else None,
-                "wall_time_s": time.perf_counter() - started, "out_dir": str(self.out_dir)}
+                "wall_time_s": time.perf_counter() - started, "out_dir": str(self.out_dir),
+                "already_complete": already_complete}
 
 
 def _describe(record):
