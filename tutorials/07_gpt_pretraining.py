@@ -16,10 +16,11 @@ fewer steps. The same loop on Shakespeare is ``tinygrad-lm train --preset shakes
 # # Pre-training a GPT
 #
 # A language model assigns a probability to the next token given the ones before it. A GPT
-# does this with the pieces of the last two chapters: token and position embeddings, a stack
-# of pre-LN Transformer blocks with causal self-attention, a final LayerNorm, and a linear
+# does this with the pieces of chapters 4 and 5: token and position embeddings, a stack of
+# pre-LN Transformer blocks with causal self-attention, a final LayerNorm, and a linear
 # "head" that turns each position's vector into one logit per vocabulary entry. Pre-training
-# is nothing more than minimising the cross-entropy of the next token over a corpus.
+# is nothing more than minimising the cross-entropy of the next token over a corpus, with the
+# loss and the optimizer of chapter 6.
 #
 # This chapter builds each piece of the pipeline by hand once (tokenizer, split, batches, one
 # optimisation step) and then hands the loop to `tinygrad_lm.train.Trainer`, which adds
@@ -108,7 +109,7 @@ assert abs(float(loss) - math.log(config.vocab_size)) < 0.3
 #
 # AdamW with decoupled weight decay on the matrices only (biases and LayerNorm gains have
 # fewer than two dimensions and are left alone), a learning rate that warms up linearly and
-# then follows a cosine, and the global gradient norm clipped to 1.
+# then follows a cosine, and the global gradient norm clipped to 1: each derived in chapter 6.
 
 # %%
 groups = param_groups_for_weight_decay(model.named_parameters(), weight_decay=0.1)
