@@ -1,5 +1,6 @@
 """The ``tinygrad-lm`` contract under abuse: every bad input or damaged file is one line and exit code 2."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinygrad_lm import cli
-from tinygrad_lm.train.checkpoint import load_checkpoint
+from tinygrad_lm.train.checkpoint import load_checkpoint, save_checkpoint
 from tinygrad_lm.train.rundir import LOCK, RunLock
 from tinygrad_lm.train.trainer import BEST, CHECKPOINT, LOG
 
@@ -90,6 +91,51 @@ def test_random_header_bit_flips_are_refused_by_every_command(run_copy, text_fil
                 flipped[bit // 8] ^= 1 << (bit % 8)
                 (run_copy / name).write_bytes(bytes(flipped))
             _one_line_error(capsys, argv, "CheckpointError: ")
+
+
+def _rewrite_header(path, change):
+    """Apply ``change`` to the parsed JSON header of a safetensors file, keeping its data bytes."""
+    raw = path.read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + length])
+    change(header)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + length :])
+
+
+def _reseal(path, change):
+    """Change the metadata and save again with a valid checksum: only the content checks can catch it."""
+    arrays, meta = load_checkpoint(path)
+    change(meta)
+    save_checkpoint(path, arrays, meta, role=path.name.split(".")[0])
+
+
+def _old_format(header):
+    header["__metadata__"] = {"format": "tinygrad_lm.checkpoint/1", "sha256": "0" * 64,
+                              "meta": header["__metadata__"]["meta"]}
+
+
+DAMAGE = {
+    "missing meta": (lambda p: _rewrite_header(p, lambda h: h["__metadata__"].pop("meta")), "lacks 'meta'"),
+    "meta not JSON": (lambda p: _rewrite_header(p, lambda h: h["__metadata__"].update(meta="{")), "checksum"),
+    "metadata a list": (lambda p: _rewrite_header(p, lambda h: h.update(__metadata__=[1])), "__metadata__"),
+    "old format": (lambda p: _rewrite_header(p, _old_format), "older format tinygrad_lm.checkpoint/1"),
+    "duplicated vocabulary entry": (lambda p: _reseal(p, lambda m: m["tokenizer"]["vocabulary"].append(" ")),
+                                    "more than once"),
+    "step not a number": (lambda p: _reseal(p, lambda m: m.update(step="4")), "'step' must be an integer"),
+}
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "eval"])
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_malformed_files_are_one_checkpoint_error_line_from_every_command(run_copy, text_file, capsys, command,
+                                                                         damage):
+    spoil, expected = DAMAGE[damage]
+    spoil(run_copy / CHECKPOINT)
+    spoil(run_copy / BEST)
+    err = _one_line_error(capsys, _commands(run_copy, text_file)[command], "CheckpointError: ")
+    assert expected in err
 
 
 def test_a_finished_run_is_not_trained_again(run_copy, text_file, capsys):
