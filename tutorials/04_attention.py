@@ -245,8 +245,9 @@ assert finite.numpy()[0, 1] == 1.0 and exact.numpy()[0, 1] == 0.0
 # fill)` (or `np.where(allowed, scores, fill)`), leaves it at `fill` whatever $s$ was: the masked
 # entry no longer depends on $s$ at all, so no score can outbid it (and its gradient with respect
 # to $s$ is exactly zero). With $-\infty$ the two agree, because $s + (-\infty) = -\infty$ for every
-# finite $s$; that is why the library accepts boolean masks and, where a mask must be added,
-# only $-\infty$. Here are the three on the scores of the example above, key 1 masked:
+# finite $s$. The library takes only boolean masks and replaces each disallowed score by
+# $-\infty$, safe either way. Here are the three on the scores of the example above, key 1
+# masked:
 
 # %%
 scores = tg.tensor([[0.0, 2e4]])  # (Tq=1, Tk=2): the masked future key has the larger score
