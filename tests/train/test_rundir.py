@@ -73,6 +73,21 @@ def test_best_copied_over_the_checkpoint_is_refused(tmp_path, corpus):
         load_model(tmp_path / CHECKPOINT)
 
 
+def test_fifty_header_bit_flips_of_a_trainer_checkpoint_are_each_refused(tmp_path, corpus):
+    """Seeded single-bit flips in the length or JSON header (config, tokenizer, optimizer and RNG state)."""
+    _train(corpus, tmp_path / "run", max_iters=5)
+    raw = (tmp_path / "run" / CHECKPOINT).read_bytes()
+    header_end = 8 + int.from_bytes(raw[:8], "little")
+    path = tmp_path / CHECKPOINT  # the name asks load_model for the "checkpoint" role
+    for bit in np.random.default_rng(50).choice(header_end * 8, size=50, replace=False):
+        flipped = bytearray(raw)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(CheckpointError):
+            load_model(path)
+            pytest.fail(f"bit {bit} (byte {bit // 8}) flipped and the file still loaded")
+
+
 @pytest.mark.parametrize("damage", ["duplicate_vocabulary", "no_step", "step_is_text", "no_rng"])
 def test_a_well_sealed_checkpoint_with_bad_contents_is_refused(tmp_path, corpus, damage):
     """A valid checksum only proves the file is what was written; what it says is checked too."""
