@@ -37,12 +37,18 @@ The contract every table keeps (the reference's docstrings give each kernel's fo
   gradient per differentiable input.
 - Kernels do not validate arguments (``tinygrad_lm.functional`` does) and keep no state.
 
-The active table is a module-level setting, like ``no_grad``: the library is single-threaded.
+Threads: ``set_kernels`` makes a process-wide choice, seen by every thread not inside a
+``use_kernels`` block; ``use_kernels`` changes only the thread that enters it, like
+``no_grad``, so a thread can run one block on the NumPy table while others keep theirs. A new
+thread starts with the process-wide choice. ``set_kernels`` inside a ``use_kernels`` block
+also switches that block (this thread sees its choice at once); when the block ends, this
+thread follows the process-wide choice again.
 """
 
 import contextlib
 import importlib
 import os
+import threading
 import warnings
 
 from ..engine.device import device_of
@@ -65,8 +71,18 @@ KERNEL_NAMES = (
     "dropout_fwd", "dropout_bwd", "mse_fwd", "mse_bwd", "kl_div_fwd", "kl_div_bwd",
 )
 
-_state = {"active": None, "default": None}  # both decided on first use (default_backend)
+_state = {"active": None, "default": None}  # process-wide; both decided on first use (default_backend)
 _tables = {}  # backend name -> {kernel name: function}, filled on first use
+_lock = threading.Lock()  # guards the first-use decisions above against two threads at once
+
+
+class _Block(threading.local):
+    """The table of this thread's innermost ``use_kernels`` block (None outside any block)."""
+
+    table = None
+
+
+_block = _Block()
 
 
 def kernel_backends():
@@ -80,31 +96,39 @@ def default_backend():
     ``$TINYGRAD_LM_KERNELS`` if set (it must name a backend); otherwise "numba" when the Numba
     table imports, else "numpy" with one warning that says why.
     """
-    if _state["default"] is None:
-        chosen = os.environ.get(ENV_VAR, "")
-        if chosen and chosen not in BACKENDS:
-            raise ValueError(
-                f"{ENV_VAR}={chosen!r} is not a kernel backend; valid values are "
-                f"{', '.join(kernel_backends())} (unset it to use numba when Numba imports)"
-            )
-        if not chosen:
-            chosen = "numba"
-            try:
-                load_kernels("numba")
-            except ImportError as error:
-                warnings.warn(
-                    f"tinygrad_lm: the Numba kernels are unavailable ({error}); using the slower "
-                    f"NumPy reference kernels. Install numba, or set {ENV_VAR}=numpy to choose "
-                    f"them explicitly.",
-                    RuntimeWarning, stacklevel=2,
-                )
-                chosen = "numpy"
-        _state["default"] = chosen
+    with _lock:
+        if _state["default"] is None:
+            _state["default"] = _choose_default()
     return _state["default"]
 
 
+def _choose_default():
+    """The environment's table, else numba if it imports, else numpy (warning once)."""
+    chosen = os.environ.get(ENV_VAR, "")
+    if chosen and chosen not in BACKENDS:
+        raise ValueError(
+            f"{ENV_VAR}={chosen!r} is not a kernel backend; valid values are "
+            f"{', '.join(kernel_backends())} (unset it to use numba when Numba imports)"
+        )
+    if not chosen:
+        chosen = "numba"
+        try:
+            load_kernels("numba")
+        except ImportError as error:
+            warnings.warn(
+                f"tinygrad_lm: the Numba kernels are unavailable ({error}); using the slower "
+                f"NumPy reference kernels. Install numba, or set {ENV_VAR}=numpy to choose "
+                f"them explicitly.",
+                RuntimeWarning, stacklevel=3,  # the caller of default_backend
+            )
+            chosen = "numpy"
+    return chosen
+
+
 def active_backend():
-    """The name of the table the fused ops use now."""
+    """The name of the table the fused ops use now, in this thread."""
+    if _block.table is not None:
+        return _block.table
     if _state["active"] is None:
         _state["active"] = default_backend()
     return _state["active"]
@@ -146,21 +170,28 @@ def get_kernel(name, like=None):
 
 
 def set_kernels(backend):
-    """Make ``backend`` (a name from ``kernel_backends()``) the active CPU table."""
+    """Make ``backend`` (a name from ``kernel_backends()``) the CPU table of every thread.
+
+    Process-wide: threads inside their own ``use_kernels`` block keep that block's table until
+    it ends (the calling thread's block, if any, switches too).
+    """
     _check_cpu_table(backend)
     load_kernels(backend)  # fail here, not inside the first fused op, if it cannot load
     _state["active"] = backend
+    if _block.table is not None:
+        _block.table = backend
 
 
 @contextlib.contextmanager
 def use_kernels(backend):
-    """Use ``backend``'s table inside a ``with`` block, then restore the previous one."""
-    previous = active_backend()
-    set_kernels(backend)
+    """Use ``backend``'s table in this thread inside a ``with`` block, then the previous one."""
+    _check_cpu_table(backend)
+    table = load_kernels(backend)
+    previous, _block.table = _block.table, backend
     try:
-        yield load_kernels(backend)
+        yield table
     finally:
-        _state["active"] = previous
+        _block.table = previous
 
 
 def _check_cpu_table(backend):
