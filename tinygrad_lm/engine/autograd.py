@@ -14,8 +14,12 @@ The engine, not the op, does the bookkeeping every op would otherwise repeat:
    input's shape and dtype, and live on its device, or ``BackwardError`` names the op that broke it.
 3. **Accumulation.** A tensor used twice receives the sum of both gradients; a leaf adds into
    ``.grad`` (so gradients also accumulate across ``backward`` calls until ``zero_grad``).
-4. **Freeing.** After an op's backward runs, its saved arrays are released unless
-   ``retain_graph=True``; a second backward through it then raises ``GraphError``.
+4. **Freeing.** After an op's backward runs, its saved arrays are released (and writable
+   again, see ``saved.py``) unless ``retain_graph=True``; a second backward through it then
+   raises ``GraphError``.
+5. **Staleness.** An op whose saved array was overwritten in place since its forward
+   (``saved.claim_for_write``: an in-place operator, an optimizer step) refuses to run its
+   backward, with a ``GraphError`` naming the op and the write.
 
 Left out: gradients of gradients (first-order only), hooks, non-leaf ``.grad``.
 """
@@ -87,6 +91,12 @@ def _run_op_backward(ctx, grad_out, pending):
         raise GraphError(
             f"{name}: this part of the graph was already backpropagated and its saved buffers "
             f"freed; pass retain_graph=True to the first backward() to go through it again"
+        )
+    if ctx.held is not None and ctx.held.stale:
+        raise GraphError(
+            f"{name}: an array it saved for backward was overwritten in place by {ctx.held.stale} after "
+            f"this forward ran, so its gradient would be wrong; run the forward again after the update "
+            f"(or update only after backward)"
         )
     grads = ctx.function.backward(ctx, grad_out)
     if not isinstance(grads, tuple):

@@ -17,8 +17,11 @@ but only where the code says so. Ops never move their operands: tensors from two
 in one op raise ``DeviceError``. The few library calls that copy say so in their docs
 (``numpy()``/``item()`` read values back; ``Module.load_state_dict`` writes host values into GPU Parameters; ``GPT.generate``).
 
-Left out: in-place ops on tensors that are part of a graph (optimizers update ``.data``
-directly, under ``no_grad``), sparse tensors, named dimensions, several GPUs.
+In-place arithmetic (``W -= lr * W.grad``) updates ``.data`` and keeps the object; it is
+allowed under ``no_grad`` or on tensors that do not require grad (``ops/tensor_methods.py``).
+Arrays an op saved for backward are read-only until its backward has run (``saved.py``).
+
+Left out: recording in-place ops in the graph, sparse tensors, named dimensions, several GPUs.
 """
 
 import numpy as np
@@ -243,7 +246,8 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     """Make a leaf Tensor: ``tensor([[1., 2.]], requires_grad=True)``.
 
     Python floats become float32 (the default), ints int64, bools bool; a NumPy array keeps
-    its dtype unless ``dtype`` is given. ``device`` ("cpu" or "cuda") is where the tensor lives;
+    its dtype unless ``dtype`` is given, and its memory is shared, not copied (so while a graph
+    has saved it for backward, the array is read-only: see ``engine/saved.py``). ``device`` ("cpu" or "cuda") is where the tensor lives;
     None keeps the data where it is (lists and NumPy arrays: the CPU). Data on another device
     is copied there explicitly (the result is a new leaf).
     """

@@ -6,9 +6,19 @@ entry routes to the lowercase wrapper of a primitive, so operators and functions
 implementation and one set of error messages.
 
 Comparisons (``< <= > >= == !=``) return boolean tensors that never require grad.
+
+In-place arithmetic (``+= -= *= /=``) writes the result into ``.data`` and keeps the object,
+so a leaf stays a leaf: ``with no_grad(): W -= lr * W.grad``. It records no graph, so it is
+refused (``GraphError``) where a gradient would be lost: on a tensor that requires grad while
+recording is on, or with a right-hand side that requires grad. The result must keep the
+tensor's shape and dtype (the right-hand side may broadcast into it). If a graph still holds
+the array for its backward, that graph becomes stale: backpropagating it later raises
+``GraphError`` naming the op (``engine/saved.py``).
 """
 
-from ..engine import Tensor, array_module
+from ..engine import GraphError, Tensor, array_module, is_grad_enabled, no_grad
+from ..engine.errors import DTypeError, ShapeError
+from ..engine.saved import claim_for_write
 from . import elementwise as ew
 from . import indexing, movement, reduce
 from ._operands import operands
@@ -45,6 +55,47 @@ _OPERATORS = {
     "__ne__": _comparison("ne", lambda a, b: a != b),
 }
 
+def _in_place(symbol, op):
+    """``tensor <symbol> other`` as a method that updates ``tensor.data`` and returns ``tensor``."""
+
+    def method(self, other):
+        where = f"in-place {symbol}"
+        if is_grad_enabled() and self.requires_grad:
+            raise GraphError(
+                f"{where} on a tensor that requires grad (shape {self.shape}) while gradients are "
+                f"recorded: it would replace the tensor by a new graph node and leave the leaf behind. "
+                f"Update it outside the graph: with no_grad(): W -= lr * W.grad (or W.data -= lr * W.grad)"
+            )
+        if is_grad_enabled() and isinstance(other, Tensor) and other.requires_grad:
+            raise GraphError(
+                f"{where}: the right-hand side requires grad, and an in-place update records no graph; "
+                f"write x = x {symbol[0]} other to record it (or use other.detach())"
+            )
+        with no_grad():
+            result = op(self, other)  # the op's own broadcasting and dtype rules and errors
+        if result.shape != self.shape:
+            raise ShapeError(
+                f"{where}: the tensor has shape {self.shape} but the result would have shape "
+                f"{result.shape}; in-place arithmetic keeps the shape (write x = x {symbol[0]} other)"
+            )
+        if result.dtype != self.dtype:
+            raise DTypeError(
+                f"{where}: the tensor is {self.dtype} and the result would be {result.dtype}; in-place "
+                f"arithmetic keeps the dtype (cast first: x = x.astype('{result.dtype}'))"
+            )
+        claim_for_write(self.data, where)  # an old graph that saved it becomes stale (engine/saved.py)
+        self.data[...] = result.data
+        return self
+
+    method.__name__ = f"__i{op.__name__}__"
+    return method
+
+
+_IN_PLACE = {
+    "__iadd__": _in_place("+=", ew.add), "__isub__": _in_place("-=", ew.sub),
+    "__imul__": _in_place("*=", ew.mul), "__itruediv__": _in_place("/=", ew.div),
+}
+
 _METHODS = {
     # elementwise
     "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "abs": ew.abs, "tanh": ew.tanh,
@@ -73,7 +124,7 @@ def _any(self):
 
 def install():
     """Bind every operator and method above onto Tensor (done once, on package import)."""
-    for name, function in {**_OPERATORS, **_METHODS}.items():
+    for name, function in {**_OPERATORS, **_IN_PLACE, **_METHODS}.items():
         setattr(Tensor, name, function)
     Tensor.__hash__ = object.__hash__  # __eq__ is elementwise; tensors still hash by identity
     Tensor.T = property(lambda self: movement.transpose(self))

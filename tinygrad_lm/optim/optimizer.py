@@ -55,6 +55,7 @@ import numpy as np
 from ..engine import Tensor, array_module, device_of, no_grad, to_device
 from ..engine.dtypes import is_floating
 from ..engine.errors import DeviceError, DTypeError, ShapeError
+from ..engine.saved import claim_for_write
 from ._checks import as_float, require
 
 STATE_FORMAT = "tinygrad_lm.optim/1"
@@ -208,6 +209,7 @@ class Optimizer:
                     raise DTypeError(f"{type(self).__name__}.step: {self._label(index)} has dtype "
                                      f"{param.dtype} but its gradient has dtype {grad.dtype}")
                 self._check_devices(index, param, grad)
+                claim_for_write(param.data, f"{type(self).__name__}.step")  # an old graph holding it goes stale
                 self.update(param.data, grad, self.state[index], group)
 
     def _check_devices(self, index, param, grad):
