@@ -43,3 +43,20 @@ def test_erf_rational_is_within_7e8_absolute():
         assert abs(_math.erf_rational(x) - math.erf(x)) <= 7e-8, x
     assert _math.erf_of(0.3, False) == math.erf(0.3)
 
+
+
+def test_erf_rational_stays_within_minus_one_and_one():
+    # Unclamped, x P / Q is 1 + 4.9e-8 at |x| >= 4, which made exact GELU(-20) = +4.9e-7.
+    for x in [4.0, 5.0, 14.1, 1e4, 1e30, math.inf]:
+        assert _math.erf_rational(x) == 1.0 and _math.erf_rational(-x) == -1.0, x
+    for x in np.linspace(3.0, 4.0, 1001).tolist():  # where the ratio crosses 1
+        assert -1.0 <= -_math.erf_rational(-x) == _math.erf_rational(x) <= 1.0, x
+    assert math.isnan(_math.erf_rational(math.nan))
+
+
+def test_exp_nonpositive_is_exactly_0_below_its_floor_and_keeps_inf_and_nan():
+    for t in (-110.5, -1e4, -3.4e38, -math.inf):
+        assert _math.exp_nonpositive(t) == 0.0, t  # 0, not exp(-110) = 1.7e-48: x * exp(...) stays 0
+    assert _math.exp_nonpositive(-110.0) > 0.0
+    assert _math.exp_nonpositive(710.0) == math.inf and _math.exp_nonpositive(math.inf) == math.inf
+    assert math.isnan(_math.exp_nonpositive(math.nan))

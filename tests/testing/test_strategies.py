@@ -155,3 +155,21 @@ def test_attention_masks_reach_causal_and_partly_hidden_rows():
 
     assert reaches(ts.attention_shapes_and_masks(), causal)
     assert reaches(ts.attention_shapes_and_masks(), lambda case: not case.mask.all())
+
+
+@given(st.sampled_from([np.float16, np.float32, np.float64]), st.data())
+def test_extreme_float_arrays_hold_ordinary_or_extreme_values(dtype, data):
+    a = data.draw(ts.extreme_float_arrays((3, 4), dtype))
+    extremes = np.array(ts.extreme_values(dtype), dtype=dtype)
+    assert a.dtype == dtype and a.shape == (3, 4)
+    ordinary = np.isfinite(a) & (np.abs(a.astype(np.float64)) <= 4)
+    assert np.all(ordinary | np.isin(a, extremes) | np.isnan(a))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_extreme_float_arrays_reach_each_kind_of_extreme(dtype):
+    info = np.finfo(dtype)
+    for check in (np.isnan, np.isposinf, np.isneginf, lambda a: a == info.max, lambda a: a == -info.max,
+                  lambda a: (a != 0) & (np.abs(a) < info.smallest_normal)):
+        assert reaches(ts.extreme_float_arrays((2, 3), dtype), lambda a, check=check: bool(check(a).any()))
+    assert reaches(ts.extreme_float_arrays((2, 3), dtype), lambda a: bool(np.isfinite(a).all() and a.any()))

@@ -9,11 +9,21 @@ Shapes and argument order follow the contract in ``tinygrad_lm/backends/__init__
 then the upstream gradient, then the settings. Every docstring states the formula, the shapes
 and the numerics trick a port must keep.
 
+Non-finite and extreme inputs get one answer in every table (tests/backends prove the others
+equal this one on them): NaN in gives NaN out, in the outputs that read it; a softmax-like row
+holding +inf is all NaN (as in PyTorch); a row with no entry above -inf has probabilities 0.
+float16 inputs are computed in float32 where a sum would overflow (layer_norm, attention), and
+the statistics saved for a backward (mean, rstd, lse) then stay float32. Kernels that can meet
+inf - inf or 0 * inf run under ``_quiet``: the IEEE result (NaN, inf) is the answer, so NumPy's
+warnings about it are silenced, as the compiled tables never warn.
+
 Left out on purpose: blocking, tiling and online softmax (attention materialises the (B, Tq, Tk)
 score matrix). Those belong to the fast tables and the kernel ladders in benchmarks/kernels/.
 """
 
 import math
+
+import numpy as np
 
 from ..engine import array_module
 from ..ops._special import erf
@@ -21,19 +31,42 @@ from ..ops._special import erf
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_CUBIC = 0.044715
+_TANH_FLAT = 100.0  # |x| past which tanh(sqrt(2/pi) (x + 0.044715 x^3)) is +-1 exactly (from ~10)
+_quiet = np.errstate(invalid="ignore", over="ignore", divide="ignore")  # see the module docstring
+
+
+def softmax_shift(m):
+    """The shift of max-subtracted exponentials, from row maxima m: m where finite; 0 where the
+    row has no entry above -inf (its exponentials are then exactly 0, never -inf - -inf = NaN);
+    NaN where the maximum is +inf, so that whole row comes out NaN, as in PyTorch. A NaN
+    maximum (NaN in the row) stays NaN."""
+    xp = array_module(m)
+    zero, nan = m.dtype.type(0), m.dtype.type(math.nan)
+    return xp.where(m == -math.inf, zero, xp.where(m == math.inf, nan, m))
+
+
+def _wide(a, dtype):
+    """``a`` in the type its sums run in: float16 as float32 (float16 overflows at 65504, and a
+    sum of squares or a dot product gets there fast), other dtypes as ``dtype`` or unchanged."""
+    if a is None or a.dtype.kind != "f":
+        return a
+    return a.astype(np.float32) if a.dtype == np.float16 else a.astype(dtype or a.dtype, copy=False)
 
 
 # --- softmax and log-softmax over rows ----------------------------------------------------
+@_quiet
 def softmax_fwd(x):
     """y_ij = exp(x_ij - m_i) / sum_k exp(x_ik - m_i), m_i = max_k x_ik.   x (N, C) -> y (N, C).
 
     Numerics: subtracting the row maximum makes every exponent <= 0, so nothing overflows
     (float32 logits of +-1e4 are fine) and the largest term is exactly 1, so the sum is >= 1.
-    A row needs at least one finite entry.
+    A row of -inf only (no entry may win) gives zeros, like a fully masked attention row, and
+    softmax_bwd then gives it a zero gradient; a row holding NaN or +inf gives NaN (see softmax_shift).
     """
     xp = array_module(x)
-    e = xp.exp(x - x.max(axis=1, keepdims=True))  # (N, C), each row's maximum becomes e^0 = 1
-    return e / e.sum(axis=1, keepdims=True)
+    e = xp.exp(x - softmax_shift(x.max(axis=1, keepdims=True)))  # (N, C), each row's maximum becomes e^0 = 1
+    total = e.sum(axis=1, keepdims=True)  # (N, 1): >= 1; 0 on a row of -inf; NaN on a NaN row
+    return e / xp.where(total == 0, 1, total)
 
 
 def softmax_bwd(y, gy):
@@ -44,54 +77,69 @@ def softmax_bwd(y, gy):
     return y * (gy - (gy * y).sum(axis=1, keepdims=True))
 
 
+@_quiet
 def log_softmax_fwd(x):
     """y_ij = x_ij - m_i - log sum_k exp(x_ik - m_i), m_i = max_k x_ik.   x (N, C) -> y (N, C).
 
     Numerics: log-sum-exp with the maximum subtracted, so the sum lies in [1, C] and its log
-    never overflows or underflows; y is finite wherever x is.
+    never overflows or underflows; y is finite wherever x is. A row of -inf only stays -inf
+    (its sum is 0 and counts as 1: softmax 0, as in softmax_fwd); NaN or +inf in a row: NaN.
     """
     xp = array_module(x)
-    shifted = x - x.max(axis=1, keepdims=True)  # (N, C)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    shifted = x - softmax_shift(x.max(axis=1, keepdims=True))  # (N, C)
+    total = xp.exp(shifted).sum(axis=1, keepdims=True)  # (N, 1)
+    return shifted - xp.log(xp.where(total == 0, 1, total))
 
 
 def log_softmax_bwd(y, gy):
-    """gx = gy - exp(y) * sum_k gy_k, where exp(y) is the softmax.   (N, C) -> (N, C)."""
+    """gx = gy - exp(y) * sum_k gy_k, where exp(y) is the softmax.   (N, C) -> (N, C).
+
+    A row of -inf (y = -inf, softmax 0) gets gx = gy: each entry's own slope, 1.
+    """
     xp = array_module(y)
     return gy - xp.exp(y) * gy.sum(axis=1, keepdims=True)
 
 
 # --- GELU, elementwise ---------------------------------------------------------------------
+@_quiet
 def gelu_fwd(x, approximate):
     """GELU of every element of x (any shape), Hendrycks & Gimpel 2016.
 
     approximate="none":  y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
     approximate="tanh":  y = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
     The tanh form is the one GPT-2 was trained with.
+    Numerics: tanh's argument uses x clipped to +-100, where tanh is already +-1 exactly, so x^3
+    cannot overflow. At x = -inf the formula's -inf * 0 gives NaN (+inf gives +inf), as in PyTorch.
     """
     xp = array_module(x)
     if approximate == "tanh":
-        return 0.5 * x * (1 + xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)))
+        c = xp.clip(x, -_TANH_FLAT, _TANH_FLAT)  # NaN stays NaN
+        return 0.5 * x * (1 + xp.tanh(_SQRT_2_OVER_PI * (c + _GELU_CUBIC * c * c * c)))
     return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2.0))))
 
 
+@_quiet
 def gelu_bwd(x, gy, approximate):
     """gx = gy * dGELU/dx, elementwise, x and gy of the same shape.
 
     approximate="none":  dy/dx = Phi(x) + x phi(x),  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
     approximate="tanh":  dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),
                          t = tanh(sqrt(2/pi) (x + 0.044715 x^3))
+    The tanh form uses x clipped to +-100 in t and in the second term, which is exactly 0 there
+    (1 - t^2 = 0), so x^2 never overflows into 0 * inf. At x = +-inf both forms give NaN.
     """
     xp = array_module(x)
     if approximate == "tanh":
-        t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
-        du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
-        return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+        c = xp.clip(x, -_TANH_FLAT, _TANH_FLAT)
+        t = xp.tanh(_SQRT_2_OVER_PI * (c + _GELU_CUBIC * c * c * c))
+        du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * c * c)
+        return gy * (0.5 * (1 + t) + 0.5 * c * (1 - t * t) * du + 0 * x)  # 0 * x: NaN at x = +-inf
     cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
     return gy * (cdf + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x))
 
 
 # --- layer normalisation over rows ---------------------------------------------------------
+@_quiet
 def layer_norm_fwd(x, weight, bias, eps):
     """Layer normalisation of each row, Ba, Kiros & Hinton 2016 (eq. 4).
 
@@ -102,17 +150,23 @@ def layer_norm_fwd(x, weight, bias, eps):
 
     x (N, C), weight (C,), bias (C,) -> y (N, C), mean (N,), rstd (N,). weight and bias are
     always arrays (the functional layer passes ones and zeros when the user gives None).
-    Numerics: eps inside the root keeps a constant row finite (rstd = 1/sqrt(eps)).
+    Numerics: eps inside the root keeps a constant row finite (rstd = 1/sqrt(eps)). The squares
+    overflow first (float16 [1000, 0, 0, 0]: 750^2 > 65504; float32 rows near 1e20), so the
+    whole row is computed one type wider: float16 in float32, float32 in float64; y is rounded
+    back to x's dtype, mean and rstd too (float32 for float16 input: statistics stay wide).
     """
     xp = array_module(x)
-    mean = x.mean(axis=1, keepdims=True)  # (N, 1)
-    centered = x - mean  # (N, C)
+    wide = _wide(x, np.float64 if x.dtype == np.float32 else None)
+    mean = wide.mean(axis=1, keepdims=True)  # (N, 1)
+    centered = wide - mean  # (N, C)
     var = (centered * centered).mean(axis=1, keepdims=True)  # (N, 1)
     rstd = 1 / xp.sqrt(var + eps)  # (N, 1)
-    y = centered * rstd * weight + bias  # (N, C) * (C,) + (C,) -> (N, C)
-    return y, mean[:, 0], rstd[:, 0]  # (N, 1) -> (N,)
+    y = centered * rstd * _wide(weight, wide.dtype) + _wide(bias, wide.dtype)  # (N, C) * (C,) + (C,)
+    stat = _wide(x, None).dtype  # float32 for float16, else x's dtype
+    return y.astype(x.dtype), mean[:, 0].astype(stat), rstd[:, 0].astype(stat)  # (N, 1) -> (N,)
 
 
+@_quiet
 def layer_norm_bwd(x, weight, mean, rstd, gy):
     """Gradients of layer_norm_fwd from its input x (N, C), weight (C,), saved mean and rstd (N,).
 
@@ -120,43 +174,54 @@ def layer_norm_bwd(x, weight, mean, rstd, gy):
         gx    = rstd * (gxhat - mean_j(gxhat) - xhat * mean_j(gxhat * xhat))
         gw    = sum_i gy * xhat,     gb = sum_i gy
 
-    -> gx (N, C), gw (C,), gb (C,).
+    -> gx (N, C), gw (C,), gb (C,), in x's dtype; float16 is computed in float32.
     """
+    dtype = x.dtype
+    x, weight, mean, rstd, gy = (_wide(a, None) for a in (x, weight, mean, rstd, gy))
     mean, rstd = mean[:, None], rstd[:, None]  # (N,) -> (N, 1)
     xhat = (x - mean) * rstd  # (N, C)
     gxhat = gy * weight  # (N, C)
     inner = gxhat.mean(axis=1, keepdims=True) + xhat * (gxhat * xhat).mean(axis=1, keepdims=True)
     gx = rstd * (gxhat - inner)
-    return gx, (gy * xhat).sum(axis=0), gy.sum(axis=0)  # (N, C) -> (C,)
+    grads = gx, (gy * xhat).sum(axis=0), gy.sum(axis=0)  # (N, C) -> (C,)
+    return tuple(g.astype(dtype) for g in grads)
 
 
 # --- cross-entropy over rows ---------------------------------------------------------------
+@_quiet
 def cross_entropy_fwd(logits, targets, weight, ignore_index, label_smoothing):
     """Per-row cross-entropy with class weights and label smoothing (PyTorch's definition).
 
-        lse_i  = m_i + log sum_c exp(x_ic - m_i),  m_i = max_c x_ic,   log p_ic = x_ic - lse_i
-        loss_i = (1 - s) * w_{t_i} (lse_i - x_{i,t_i}) + (s / C) * sum_c w_c (lse_i - x_ic)
-        loss_i = 0 where t_i == ignore_index
+        L_i    = log sum_c exp(x_ic - m_i),  m_i = max_c x_ic,   -log p_ic = L_i - (x_ic - m_i)
+        loss_i = (1 - s) * w_{t_i} (L_i - (x_{i,t_i} - m_i)) + (s / C) * sum_c w_c (L_i - (x_ic - m_i))
+        loss_i = 0 where t_i == ignore_index;   lse_i = m_i + L_i
 
     logits (N, C) float, targets (N,) int, weight (C,) (ones when the user gives none),
     s = label_smoothing -> losses (N,), lse (N,). Reducing (sum, or divide by
     sum_{i counted} w_{t_i} for the mean) is left to the caller. Targets other than
     ignore_index must lie in 0..C-1 (the caller checks).
-    Numerics: log-sum-exp with the row maximum subtracted, so float32 logits of +-1e4 give
-    finite losses; log p is never formed by log(softmax), which would give log 0 = -inf.
+    Numerics: every term is taken relative to the row maximum, never as lse - x: with
+    M = float32's max, lse of [M, -M, M, 0] rounds to M and lse - x_0 to 0, while
+    L - (x_0 - m) = log 2. A target logit of -inf gives +inf (as does smoothing with any -inf
+    logit); NaN or +inf in a counted row gives NaN; ignored rows give 0 whatever they hold.
     """
     xp = array_module(logits)
     n, classes = logits.shape
     counted = targets != ignore_index  # (N,)
     safe = xp.where(counted, targets, 0)  # (N,) ignored rows read class 0, then are zeroed
-    m = logits.max(axis=1, keepdims=True)  # (N, 1)
-    lse = m[:, 0] + xp.log(xp.exp(logits - m).sum(axis=1))  # (N,)
-    nll = weight[safe] * (lse - logits[xp.arange(n), safe])  # (N,)
-    smooth = ((lse[:, None] - logits) * weight).sum(axis=1)  # (N, C) -> (N,)
-    losses = (1 - label_smoothing) * nll + (label_smoothing / classes) * smooth
-    return xp.where(counted, losses, 0).astype(logits.dtype), lse
+    shift = softmax_shift(logits.max(axis=1)).astype(np.float64)  # (N,), see softmax_shift
+    shifted = logits - shift[:, None]  # (N, C): x - m <= 0, in float64 (-M - M overflows float32)
+    total = xp.exp(shifted).sum(axis=1)  # (N,)
+    log_total = xp.log(xp.where(total == 0, 1, total))  # (N,) in [0, log C]: L; 0 on a row of -inf
+    losses = (1 - label_smoothing) * weight[safe] * (log_total - shifted[xp.arange(n), safe])  # (N,)
+    if label_smoothing:  # skipped at s = 0: 0 * inf would be NaN for a row holding -inf
+        smooth = ((log_total[:, None] - shifted) * weight).sum(axis=1)  # (N, C) -> (N,)
+        losses = losses + (label_smoothing / classes) * smooth
+    lse = shift + xp.log(total)  # (N,): -inf on a row of -inf
+    return xp.where(counted, losses, 0).astype(logits.dtype), lse.astype(_wide(logits, None).dtype)
 
 
+@_quiet
 def cross_entropy_bwd(logits, targets, weight, lse, grad_losses, ignore_index, label_smoothing):
     """Gradient of cross_entropy_fwd's losses (N,) with respect to logits (N, C).
 
@@ -167,7 +232,9 @@ def cross_entropy_bwd(logits, targets, weight, lse, grad_losses, ignore_index, l
 
     -> glogits (N, C). Numerics: only lse (N,) is saved, never p (N, C). With float32 logits
     near 1e4, lse is rounded to the float32 grid there (spacing ~1e-3), so p carries that
-    relative error: the same as the rounding the logits themselves already have.
+    relative error: the same as the rounding the logits themselves already have (and useless
+    past ~1e7, where the grid's spacing is 1: tied maxima of 1e8 get p = 1 each, not 1/2).
+    A row of -inf (lse = -inf) has p = 0; NaN propagates.
     """
     xp = array_module(logits)
     n, classes = logits.shape
@@ -176,16 +243,17 @@ def cross_entropy_bwd(logits, targets, weight, lse, grad_losses, ignore_index, l
     rows = xp.arange(n)
     s = label_smoothing
     w_t = weight[safe]  # (N,)
-    p = xp.exp(logits - lse[:, None])  # (N, C)
+    p = xp.exp(logits - xp.where(lse == -math.inf, 0, lse)[:, None]).astype(logits.dtype)  # (N, C)
     scale = (1 - s) * w_t + (s / classes) * weight.sum()  # (N,)
     g = scale[:, None] * p - (s / classes) * weight  # (N, C)
     g[rows, safe] -= (1 - s) * w_t
-    return g * xp.where(counted, grad_losses, 0)[:, None]  # (N, C) * (N, 1)
+    return xp.where(counted[:, None], g * grad_losses[:, None], 0)  # (N, C); ignored rows: 0
 
 
 # --- scaled dot-product attention ----------------------------------------------------------
 def _masked_scores(q, k, mask, causal, scale):
-    """s = scale * q k^T with every disallowed entry at -inf.   -> (B, Tq, Tk).
+    """s = scale * q k^T with every disallowed entry at -inf.   -> (B, Tq, Tk), and where it is
+    allowed: a bool array broadcastable to (B, Tq, Tk), or None when everything is.
 
     Allowed: mask (when given) is True, and with causal=True, key j <= i + (Tk - Tq) for query
     i (bottom-right aligned, so a last query sees every key).
@@ -198,10 +266,11 @@ def _masked_scores(q, k, mask, causal, scale):
         lower = xp.tril(xp.ones((tq, tk), dtype=bool), k=tk - tq)  # (Tq, Tk)
         allowed = lower if mask is None else mask & lower  # (B, Tq, Tk)
     if allowed is None:
-        return scores
-    return xp.where(allowed, scores, scores.dtype.type(-math.inf))
+        return scores, None
+    return xp.where(allowed, scores, scores.dtype.type(-math.inf)), allowed
 
 
+@_quiet
 def attention_fwd(q, k, v, mask, dropout_keep, causal, scale):
     """out = dropout(softmax(scale * q k^T + masks)) v, Vaswani et al. 2017 (eq. 1).
 
@@ -213,36 +282,47 @@ def attention_fwd(q, k, v, mask, dropout_keep, causal, scale):
     Numerics: disallowed scores are -inf (never -1e4, which would let a query peek), the row
     maximum is subtracted before exp; a fully masked row has maximum -inf, so its maximum is
     taken as 0, its exp-sum is 0, its probabilities and output are 0 and its lse is -inf.
+    A NaN or +inf among a query's visible scores makes its row NaN (out and lse); what sits at
+    positions a query may not see is never read into its scores, but v's entries still meet
+    p = 0 in the product (0 * NaN = NaN), so masked keys should hold finite values. float16 is
+    computed in float32 (q . k of std-100 inputs overflows 65504); lse then stays float32.
     """
     xp = array_module(q)
-    scores = _masked_scores(q, k, mask, causal, scale)  # (B, Tq, Tk)
-    m = scores.max(axis=2, keepdims=True)  # (B, Tq, 1), -inf on a fully masked row
-    m = xp.where(xp.isfinite(m), m, 0)
+    dtype, (q, k, v, dropout_keep) = q.dtype, (_wide(a, None) for a in (q, k, v, dropout_keep))
+    scores, _ = _masked_scores(q, k, mask, causal, scale)  # (B, Tq, Tk)
+    m = softmax_shift(scores.max(axis=2, keepdims=True))  # (B, Tq, 1), 0 on a fully masked row
     e = xp.exp(scores - m)  # (B, Tq, Tk), exactly 0 where masked
     total = e.sum(axis=2, keepdims=True)  # (B, Tq, 1), 0 on a fully masked row
-    probs = e / xp.where(total > 0, total, 1)
+    probs = e / xp.where(total == 0, 1, total)
     if dropout_keep is not None:
         probs = probs * dropout_keep
     out = probs @ v  # (B, Tq, Tk) @ (B, Tk, Dv) -> (B, Tq, Dv)
-    lse = xp.where(total > 0, m + xp.log(xp.where(total > 0, total, 1)), -math.inf)  # (B, Tq, 1)
-    return out, lse[..., 0].astype(q.dtype)  # (B, Tq, 1) -> (B, Tq)
+    lse = m + xp.log(total)  # (B, Tq, 1): -inf on a fully masked row
+    return out.astype(dtype), lse[..., 0]  # (B, Tq, 1) -> (B, Tq)
 
 
+@_quiet
 def attention_bwd(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale):
     """Gradients of attention_fwd from its inputs, its out and lse, and gout (B, Tq, Dv).
 
-        p   = exp(s - lse)   (s recomputed; lse = -inf rows use 0 so their p stays 0)
+        p   = exp(s - lse)   (s recomputed; lse = -inf rows use 0 so their p stays 0;
+                              p = 0 wherever the query may not look, even in a NaN row)
         pd  = p * keep                    gpd = gout v^T,  gp = gpd * keep
         gv  = pd^T gout                   delta_i = sum_j p_ij gp_ij = sum_d gout_id out_id
         gs  = p * (gp - delta)            gq = scale * gs k,   gk = scale * gs^T q
 
     (delta from out and gout is FlashAttention's trick: no (B, Tq, Tk) reduction needed.)
     -> gq (B, Tq, D), gk (B, Tk, D), gv (B, Tk, Dv); fully masked rows give exactly 0.
+    float16 is computed in float32, as in the forward.
     """
     xp = array_module(q)
-    scores = _masked_scores(q, k, mask, causal, scale)  # (B, Tq, Tk)
-    lse = xp.where(xp.isfinite(lse), lse, 0)[..., None]  # (B, Tq) -> (B, Tq, 1)
+    dtype = q.dtype
+    q, k, v, dropout_keep, out, gout = (_wide(a, None) for a in (q, k, v, dropout_keep, out, gout))
+    scores, allowed = _masked_scores(q, k, mask, causal, scale)  # (B, Tq, Tk)
+    lse = xp.where(lse == -math.inf, 0, lse).astype(q.dtype)[..., None]  # (B, Tq) -> (B, Tq, 1)
     probs = xp.exp(scores - lse)  # (B, Tq, Tk)
+    if allowed is not None:  # 0, not exp(-inf - NaN), where a NaN row may not look
+        probs = xp.where(allowed, probs, 0)
     dropped = probs if dropout_keep is None else probs * dropout_keep
     gv = xp.swapaxes(dropped, 1, 2) @ gout  # (B, Tk, Tq) @ (B, Tq, Dv) -> (B, Tk, Dv)
     gprobs = gout @ xp.swapaxes(v, 1, 2)  # (B, Tq, Dv) @ (B, Dv, Tk) -> (B, Tq, Tk)
@@ -252,7 +332,7 @@ def attention_bwd(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale):
     gscores = probs * (gprobs - delta) * scale  # (B, Tq, Tk), scale folded in once
     gq = gscores @ k  # (B, Tq, Tk) @ (B, Tk, D) -> (B, Tq, D)
     gk = xp.swapaxes(gscores, 1, 2) @ q  # (B, Tk, Tq) @ (B, Tq, D) -> (B, Tk, D)
-    return gq, gk, gv
+    return gq.astype(dtype), gk.astype(dtype), gv.astype(dtype)
 
 
 # --- embedding lookup's backward -----------------------------------------------------------

@@ -112,8 +112,9 @@ def reduce_cross_entropy(losses, targets, weight, ignore_index, reduction):
 
     "none" gives losses in the targets' shape (...), "sum" their sum, and "mean" their sum
     divided by the total weight of the counted targets, sum_{t_i != ignore_index} w_{t_i}.
-    A total weight of 0 (say every target ignored) gives 0 with zero gradient. PyTorch returns
-    NaN there (0/0); we return 0 so that a batch of pure padding leaves the parameters alone.
+    A total weight of 0 (say every target ignored) makes "mean" 0/0: NaN, as in PyTorch, with
+    a zero gradient (also PyTorch's), so a batch of pure padding still leaves the parameters
+    alone; "sum" is 0 there.
     """
     if reduction == "none":
         return losses.reshape(targets.shape)  # (N,) -> (...)
@@ -122,7 +123,7 @@ def reduce_cross_entropy(losses, targets, weight, ignore_index, reduction):
     counted = targets[targets != ignore_index]  # the counted targets, flattened
     total_weight = float(weight[counted].sum())
     if total_weight == 0:
-        return losses.sum() * 0.0
+        return losses.sum() * 0.0 + math.nan  # NaN, and d(loss)/d(losses) = 0
     return losses.sum() / total_weight
 
 

@@ -18,10 +18,20 @@ match in value and gradient, and as the page a learner reads first:
 
 mse_loss and kl_div, also composed, are in ``losses.py`` (re-exported here).
 Arguments are checked in ``_common.py``, shared with the fused versions.
+
+Non-finite and extreme inputs give what the kernel tables give (``backends/numpy_ref.py``):
+a softmax row of -inf only is 0 (log_softmax -inf), NaN or +inf in a row makes it NaN; sums
+that overflow their dtype run one type wider, through a differentiable cast: layer_norm
+(float16 in float32, float32 in float64), attention (float16 in float32) and cross_entropy
+(in float64). What the composition cannot promise: where a primitive's backward meets
+0 * inf it gives NaN, as the chain rule in IEEE arithmetic does.
 """
 
 import math
 
+import numpy as np
+
+from ..backends.numpy_ref import softmax_shift
 from ..engine import Tensor, array_module
 from ..ops import embedding, where
 from ._common import (
@@ -51,13 +61,23 @@ def linear(x, weight, bias=None):
 
 
 def _row_max(x, axis):
-    """max of x along ``axis`` (kept), as a constant; rows with no finite entry use 0.
+    """max of x along ``axis`` (kept), as a constant: 0 on a row of -inf only (so x - m is -inf,
+    not NaN) and NaN where the maximum is +inf (so that row is NaN, as in PyTorch).
 
     Softmax is shift-invariant, softmax(x - c) = softmax(x), so the shift needs no gradient.
     """
-    xp = array_module(x.data)
-    m = x.data.max(axis=axis, keepdims=True)
-    return Tensor(xp.where(xp.isfinite(m), m, 0).astype(x.dtype))
+    return Tensor(softmax_shift(x.data.max(axis=axis, keepdims=True)))
+
+
+def _nonzero(total):
+    """``total`` with its zeros (rows of -inf only, or fully masked) replaced by 1: dividing
+    by it leaves those rows' zeros at 0 and its log is 0; NaN stays NaN."""
+    return where(total.data == 0, 1.0, total)
+
+
+def _widened(x, dtype):
+    """``x`` cast to ``dtype`` (differentiably) when that is wider, for sums that would overflow."""
+    return x.astype(dtype) if np.dtype(dtype).itemsize > x.dtype.itemsize else x
 
 
 def softmax(x, axis=-1):
@@ -65,7 +85,7 @@ def softmax(x, axis=-1):
     x = float_tensor("softmax", x)
     axis = class_axis("softmax", x, axis)
     e = (x - _row_max(x, axis)).exp()
-    return e / e.sum(axis=axis, keepdims=True)
+    return e / _nonzero(e.sum(axis=axis, keepdims=True))
 
 
 def log_softmax(x, axis=-1):
@@ -73,7 +93,7 @@ def log_softmax(x, axis=-1):
     x = float_tensor("log_softmax", x)
     axis = class_axis("log_softmax", x, axis)
     shifted = x - _row_max(x, axis)
-    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+    return shifted - _nonzero(shifted.exp().sum(axis=axis, keepdims=True)).log()
 
 
 def gelu(x, approximate="none"):
@@ -82,7 +102,8 @@ def gelu(x, approximate="none"):
     check_choice("gelu", "approximate", approximate, ("none", "tanh"))
     x = float_tensor("gelu", x)
     if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        c = x.clip(-100.0, 100.0)  # tanh is +-1 exactly long before |x| = 100; x^3 would overflow
+        inner = (c + c * c * c * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (inner.tanh() + 1.0)
     return x * 0.5 * ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0)
 
@@ -91,18 +112,21 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     """Normalise over the last axis (Ba et al. 2016): (x - mean) / sqrt(var + eps) * weight + bias.
 
     x (..., C), weight and bias (C,) or None. var is the biased variance (divide by C) and
-    eps sits inside the square root, as in PyTorch.
+    eps sits inside the square root, as in PyTorch. The squares overflow first (float16
+    [1000, 0, 0, 0], float32 rows near 1e20), so float16 runs in float32, float32 in float64.
     """
     x, weight, bias = layer_norm_args(x, weight, bias, eps)
-    mean = x.mean(axis=-1, keepdims=True)  # (..., C) -> (..., 1)
-    centered = x - mean
+    dtype = x.dtype
+    wide = _widened(x, np.float32 if dtype == np.float16 else np.float64)
+    mean = wide.mean(axis=-1, keepdims=True)  # (..., C) -> (..., 1)
+    centered = wide - mean
     var = (centered * centered).mean(axis=-1, keepdims=True)  # (..., C) -> (..., 1)
     y = centered / (var + eps).sqrt()
     if weight is not None:
-        y = y * weight
+        y = y * _widened(weight, wide.dtype)
     if bias is not None:
-        y = y + bias
-    return y
+        y = y + _widened(bias, wide.dtype)
+    return y.astype(dtype)
 
 
 def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, weight=None, reduction="mean"):
@@ -114,22 +138,28 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, weigh
 
     and loss_i = 0 where t_i == ignore_index. reduction "none" returns loss (...), "sum" its
     sum, "mean" sum_i loss_i / sum_{i counted} w_{t_i} (the count of counted targets without
-    weights). When nothing is counted, "mean" returns 0 with zero gradient (PyTorch: NaN).
+    weights). When nothing is counted, "mean" is NaN with zero gradient, as in PyTorch.
     Unlike PyTorch's (N, C, d1, ...) layout, the class axis is the last one.
+    Numerics: computed in float64 (x - max x of float32 logits can overflow), rounded back.
+    A target logit of -inf gives +inf; NaN or +inf in a counted row gives NaN; ignored rows
+    are replaced by zeros before the log-softmax, so nothing they hold reaches the loss or
+    the gradient.
     """
     logits, targets, weight = cross_entropy_args(logits, targets, ignore_index, label_smoothing, weight, reduction)
     xp = array_module(logits.data)
-    classes = logits.shape[-1]
-    weight = xp.ones(classes, dtype=logits.dtype) if weight is None else weight
-    log_p = log_softmax(logits.reshape(-1, classes))  # (..., C) -> (N, C)
+    classes, dtype = logits.shape[-1], logits.dtype
+    weight = xp.ones(classes, dtype=dtype) if weight is None else weight
     flat = targets.reshape(-1)  # (...) -> (N,)
     counted = flat != ignore_index  # (N,)
+    rows = where(counted[:, None], _widened(logits.reshape(-1, classes), np.float64), 0.0)  # (..., C) -> (N, C)
+    log_p = log_softmax(rows)  # (N, C)
     safe = xp.where(counted, flat, 0)  # (N,) ignored rows read class 0, then are zeroed
-    w_t = weight[safe] * counted  # (N,), 0 on ignored rows
-    nll = -log_p[xp.arange(flat.size), safe] * w_t  # (N,)
-    smooth = -(log_p * weight).sum(axis=-1) * counted.astype(logits.dtype)  # (N, C) -> (N,)
-    losses = nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)  # (N,)
-    return reduce_cross_entropy(losses, targets, weight, ignore_index, reduction)
+    w_t = weight[safe].astype(np.float64) * counted  # (N,), 0 on ignored rows
+    losses = -log_p[xp.arange(flat.size), safe] * w_t * (1 - label_smoothing)  # (N,)
+    if label_smoothing:  # skipped at s = 0: 0 * inf would be NaN for a row holding -inf
+        smooth = -(log_p * weight.astype(np.float64)).sum(axis=-1) * counted  # (N, C) -> (N,)
+        losses = losses + smooth * (label_smoothing / classes)
+    return reduce_cross_entropy(losses.astype(dtype), targets, weight, ignore_index, reduction)
 
 
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False, dropout_p=0.0, rng=None, scale=None):
@@ -141,9 +171,12 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, dropout_p=0.0
     key). Disallowed scores become -inf, never a finite -1e4. A fully masked row has an
     all-zero exp-sum; it is divided by 1 instead, so its output and gradients are 0, never NaN.
     dropout_p > 0 drops probabilities with ``rng`` (a numpy Generator); scale defaults to
-    1/sqrt(D).
+    1/sqrt(D). float16 runs in float32 (q . k of std-100 inputs overflows 65504). A NaN or
+    +inf among a query's visible scores makes its row NaN.
     """
     q, k, v, mask, batch, scale = attention_args(q, k, v, mask, dropout_p, rng, scale)
+    dtype = q.dtype
+    q, k, v = (_widened(t, np.float32) for t in (q, k, v))
     xp = array_module(q.data)
     tq, tk = q.shape[-2], k.shape[-2]
     if q.shape[:-2] != batch:
@@ -156,11 +189,10 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, dropout_p=0.0
     if allowed is not None:
         scores = scores.masked_fill(~allowed, -math.inf)
     e = (scores - _row_max(scores, -1)).exp()  # (*batch, Tq, Tk), exactly 0 where masked
-    total = e.sum(axis=-1, keepdims=True)  # (*batch, Tq, 1), 0 on a fully masked row
-    probs = e / where(total.data > 0, total, 1.0)
+    probs = e / _nonzero(e.sum(axis=-1, keepdims=True))  # a fully masked row's sum is 0
     if dropout_p > 0:
         probs = probs * Tensor(dropout_keep(rng, probs.shape, dropout_p, probs))
-    return probs @ v  # (*batch, Tq, Tk) @ (..., Tk, Dv) -> (*batch, Tq, Dv)
+    return (probs @ v).astype(dtype)  # (*batch, Tq, Tk) @ (..., Tk, Dv) -> (*batch, Tq, Dv)
 
 
 def self_attention(qkv, n_heads, mask=None, causal=False, dropout_p=0.0, rng=None, scale=None):

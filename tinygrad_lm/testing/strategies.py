@@ -13,6 +13,7 @@ Strategies (each a ``@st.composite``, so they compose with ``.map``, ``flatmap``
     shapes                       tuples of sides; 0-d shapes and size-1 axes come up often
     broadcastable_shapes         n shapes that broadcast together (different ranks, 1-axes)
     float_arrays                 bounded finite floats of a given dtype
+    extreme_float_arrays         ordinary floats mixed with +-inf, NaN, +-max, +-1e4, subnormals
     noncontiguous                the same values laid out as a transposed/strided/reversed view
     index_arrays                 integer index arrays, optionally with a guaranteed repeat
     reduction_axes               None, an int or a tuple of axes (negatives included)
@@ -25,8 +26,8 @@ Plain functions that move values off the places where an op is not differentiabl
     distinct(x, margin)          no two elements within ``margin`` (max/min without ties)
     separated(a, b, margin)      every a-value at least ``margin`` from every b-value (maximum)
 
-Left out: complex dtypes, NaN/inf inputs (tests that need them add them on purpose), empty
-arrays unless ``min_side=0`` is asked for.
+Left out: complex dtypes, NaN/inf inputs outside ``extreme_float_arrays`` (tests that need
+them ask for them on purpose), empty arrays unless ``min_side=0`` is asked for.
 """
 
 import itertools
@@ -93,6 +94,27 @@ def float_arrays(shape, dtype=np.float64, min_value=-4.0, max_value=4.0):
         raise ValueError(f"float_arrays: empty range [{min_value}, {max_value}] for {dtype}")
     elements = st.floats(low, high, width=8 * dtype.itemsize, allow_nan=False,
                          allow_infinity=False, allow_subnormal=None if dtype == np.float64 else False)
+    return hnp.arrays(dtype, shape, elements=elements)
+
+
+def extreme_values(dtype):
+    """The values an op's edge cases live at, for ``dtype``: +-inf, NaN, +-0, +-max, +-1e4
+    (+-max where the dtype's max is smaller), +-1e-4, the smallest subnormal and the smallest
+    normal. Returns a tuple of floats that ``dtype`` holds exactly."""
+    info = np.finfo(dtype)
+    big = min(1e4, float(info.max))
+    values = (math.inf, -math.inf, math.nan, 0.0, -0.0, float(info.max), -float(info.max), big, -big,
+              1e-4, -1e-4, float(info.smallest_subnormal), float(info.smallest_normal))
+    return tuple(float(np.dtype(dtype).type(v)) for v in values)
+
+
+def extreme_float_arrays(shape, dtype=np.float64, min_value=-4.0, max_value=4.0):
+    """Arrays of ``shape`` whose elements are ordinary (``float_arrays``' range) or extreme:
+    each element is one of ``extreme_values(dtype)`` about one time in three, so a row of a few
+    elements often holds one, and rows of only ordinary values still come up."""
+    dtype = np.dtype(dtype)
+    ordinary = float_arrays((), dtype, min_value, max_value).map(float)
+    elements = st.one_of(ordinary, ordinary, st.sampled_from(extreme_values(dtype)))
     return hnp.arrays(dtype, shape, elements=elements)
 
 

@@ -21,7 +21,10 @@ call, so it has to be set before that.
 
 ``float16_via_float32``: Numba compiles float32 and float64 arithmetic but has no float16
 type, so a wrapped kernel gets float16 arrays as float32 copies and returns its float32
-results as float16: one extra rounding, well inside float16's tolerance.
+results as float16: one extra rounding, well inside float16's tolerance. The statistics a
+forward saves for its backward (layer_norm's mean and rstd, the lse of cross_entropy and
+attention) stay float32: attention's lse of float16 scores near 1e4 rounded to float16's
+grid there (spacing 8) would rebuild probabilities off by a factor up to e^4.
 """
 
 import functools
@@ -31,6 +34,9 @@ import numba
 import numpy as np
 
 PARALLEL_FROM = 1 << 15  # elements of work from which a loop runs on all of Numba's threads
+# NumPy steps around the loops (matmul, casts) meet inf and NaN as IEEE arithmetic has them,
+# without warnings, as the compiled loops and numpy_ref do.
+quiet = np.errstate(invalid="ignore", over="ignore", divide="ignore")
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP workers sleep: see the docstring
 
@@ -54,17 +60,23 @@ def launch(loop, work, *args):
         numba.set_num_threads(threads)
 
 
-def float16_via_float32(kernel):
-    """``kernel`` with float16 array arguments widened to float32 and its results narrowed back."""
+def float16_via_float32(kernel=None, *, statistics=0):
+    """``kernel`` with float16 array arguments widened to float32 and its results narrowed back,
+    except the last ``statistics`` results (saved for a backward), which stay float32.
+    ``@float16_via_float32`` or ``@float16_via_float32(statistics=2)``."""
+    if kernel is None:
+        return functools.partial(float16_via_float32, statistics=statistics)
 
     @functools.wraps(kernel)  # keeps the name, docstring and (via __wrapped__) the signature
+    @quiet  # narrowing 1e5 to float16 gives inf without a warning
     def wrapper(*args):
         if not any(isinstance(a, np.ndarray) and a.dtype == np.float16 for a in args):
             return kernel(*args)
         widened = [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == np.float16 else a for a in args]
         result = kernel(*widened)
-        if isinstance(result, tuple):
-            return tuple(r.astype(np.float16) if r.dtype == np.float32 else r for r in result)
-        return result.astype(np.float16) if result.dtype == np.float32 else result
+        if not isinstance(result, tuple):
+            return result.astype(np.float16) if result.dtype == np.float32 else result
+        narrowed = len(result) - statistics
+        return tuple(r.astype(np.float16) if i < narrowed and r.dtype == np.float32 else r for i, r in enumerate(result))
 
     return wrapper

@@ -17,7 +17,10 @@ of the (B, Tq, Tk) score matrix, in place:
 
 Causal masking is a loop bound: query i sees keys j < i + (Tk - Tq) + 1 (bottom-right
 aligned); the entries past it are written as exact zeros. A row with no visible key gets
-p = 0, out = 0, lse = -inf and zero gradients, as in the reference. Row sums are reassociated
+p = 0, out = 0, lse = -inf and zero gradients, as in the reference; a NaN or +inf among a
+row's visible scores makes its sum, and so the row, NaN (a row of NaN scores only, whose
+maximum comes out -inf, is told apart from a fully masked one). float16 inputs run as
+float32 and lse stays float32 (``_wrappers.float16_via_float32``). Row sums are reassociated
 into SIMD lanes and float32 rows use the vectorisable exp of ``_math.py``; rows are split
 between threads, and each row's arithmetic does not depend on the thread count.
 
@@ -74,10 +77,14 @@ def _softmax_scores(s, mask, has_mask, causal, scale, fast, lse):
             m = max(m, x)
         for j in range(end, tk):  # causally hidden keys
             s[b, i, j] = 0.0
-        if m == -math.inf:  # no visible key: p = 0 and lse = -inf
+        if m == -math.inf:  # no visible key (p = 0, lse = -inf), or NaN scores only (NaN)
+            fill = 0.0
             for j in range(end):
-                s[b, i, j] = 0.0
-            lse[b, i] = -math.inf
+                if s[b, i, j] != s[b, i, j]:
+                    fill = math.nan
+            for j in range(end):
+                s[b, i, j] = fill
+            lse[b, i] = -math.inf if fill == 0.0 else math.nan
             continue
         for j in range(end):  # a masked x = -inf gives 0 (float32: 1.7e-48, stored as 0)
             s[b, i, j] = exp_nonpositive_of(s[b, i, j] - m, fast)
@@ -90,7 +97,7 @@ def _softmax_scores(s, mask, has_mask, causal, scale, fast, lse):
         lse[b, i] = m + math.log(total)
 
 
-@float16_via_float32
+@float16_via_float32(statistics=1)
 def attention_fwd(q, k, v, mask, dropout_keep, causal, scale):
     """out (B, Tq, Dv) and lse (B, Tq) of softmax(scale q k^T, masked) v; numpy_ref.attention_fwd.
 

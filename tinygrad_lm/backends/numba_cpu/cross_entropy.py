@@ -7,7 +7,9 @@ label smoothing are handled inside the row loop, so no (N, C) temporary is ever 
 As in ``rows.py``, sums may be reassociated into SIMD lanes (``fastmath={"reassoc"}``) and
 float32 logits use the vectorisable exp of ``_math.py``.
 
-Formulas and numerics: ``numpy_ref.cross_entropy_fwd`` and ``cross_entropy_bwd``. Left out:
+Formulas and numerics: ``numpy_ref.cross_entropy_fwd`` and ``cross_entropy_bwd``: every term
+relative to the row maximum (L - (x_t - m), never lse - x_t, which rounds to 0 at float32's
+max), the row maximum from ``rows.row_shift`` (a row of -inf: m = 0, lse = -inf). Left out:
 reducing the losses (the functional layer sums or averages them).
 """
 
@@ -18,33 +20,33 @@ from numba import njit, prange
 
 from ._math import exp_nonpositive_of
 from ._wrappers import as_input, float16_via_float32, launch
+from .rows import row_shift
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
 def _cross_entropy_fwd_rows(logits, targets, weight, ignore_index, smoothing, fast, losses, lse):
     n, c = logits.shape
     for i in prange(n):  # row i
-        m = logits[i, 0]
-        for j in range(1, c):
-            m = max(m, logits[i, j])
+        m = row_shift(logits, i, c)
         total = 0.0  # float64 sum of exp(x - m)
         for j in range(c):
             total += exp_nonpositive_of(logits[i, j] - m, fast)
-        row_lse = m + math.log(total)  # log-sum-exp, never log(softmax)
-        lse[i] = row_lse
+        log_total = math.log(total) if total != 0.0 else 0.0  # L, in [0, log C]
+        lse[i] = m + log_total if total != 0.0 else -math.inf  # log-sum-exp, never log(softmax)
         t = targets[i]
         if t == ignore_index:
             losses[i] = 0.0
             continue
-        nll = weight[t] * (row_lse - logits[i, t])  # -w_t log p_t
+        nll = weight[t] * (log_total - (logits[i, t] - m))  # -w_t log p_t
         smooth = 0.0  # sum_c -w_c log p_c, the uniform target's share
         if smoothing != 0.0:
             for j in range(c):
-                smooth += weight[j] * (row_lse - logits[i, j])
-        losses[i] = (1.0 - smoothing) * nll + (smoothing / c) * smooth
+                smooth += weight[j] * (log_total - (logits[i, j] - m))
+            nll = (1.0 - smoothing) * nll + (smoothing / c) * smooth
+        losses[i] = nll
 
 
-@float16_via_float32
+@float16_via_float32(statistics=1)
 def cross_entropy_fwd(logits, targets, weight, ignore_index, label_smoothing):
     """Per-row losses (N,) and log-sum-exps (N,) of logits (N, C); formula: numpy_ref.cross_entropy_fwd.
 
@@ -78,8 +80,9 @@ def _cross_entropy_bwd_rows(logits, targets, weight, lse, grad_losses, ignore_in
         g = grad_losses[i]
         w_t = weight[t]
         scale = (1.0 - smoothing) * w_t + (smoothing / c) * weight_sum  # multiplies p_ic
+        row_lse = lse[i] if lse[i] != -math.inf else 0.0  # a row of -inf: p = 0
         for j in range(c):
-            p = exp_nonpositive_of(logits[i, j] - lse[i], fast)  # softmax rebuilt from the saved lse
+            p = exp_nonpositive_of(logits[i, j] - row_lse, fast)  # softmax rebuilt from the saved lse
             d = scale * p - (smoothing / c) * weight[j]  # dloss_i / dx_ij, in float64
             if j == t:
                 d -= (1.0 - smoothing) * w_t  # the one-hot target's term

@@ -11,10 +11,15 @@ The tanh form is evaluated through the logistic sigmoid, an exact identity:
 with e = exp(-|z|) <= 1, so the exponent is never positive: sigma(z) = 1 / (1 + e) for z >= 0
 and e / (1 + e) for z < 0. One ``exp`` costs far less than a ``tanh``, and 1 + tanh(u), which
 cancels to 0 for large negative x, is never formed. The backward uses
-1 - tanh(u)^2 = 4 sigma (1 - sigma).
+1 - tanh(u)^2 = 4 sigma (1 - sigma). u is computed from x clipped to +-100, where sigma(2u) is
+already exactly 0 or 1, so x^3 and x^2 stay finite up to float64's max (as in the reference).
 
 For float32 arrays, exp and erf are the vectorisable polynomials of ``_math.py`` (the whole
-loop then runs as SIMD code); float64 arrays use the C library's exact functions.
+loop then runs as SIMD code); float64 arrays use the C library's exact functions. Both keep
+the limits exact: erf is clamped to [-1, 1] and exp is exactly 0 below -110, so GELU is never
+positive for negative x and its gradient is exactly 0 where the true value underflows
+(x <= -15 in float32); at x = +-inf the formula's 0 * inf gives NaN, as in the reference.
+(Numba's cache does not notice a change in ``_math.py``: after editing it, touch this file.)
 
 Formulas: ``numpy_ref.gelu_fwd`` and ``gelu_bwd``.
 """
@@ -31,12 +36,13 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 GELU_CUBIC = 0.044715
+TANH_FLAT = 100.0  # |x| past which sigma(2u) is 0 or 1 exactly (from ~22: exp(-2u) underflows); x^3 = 1e6
 
 
 @njit(cache=True, error_model="numpy")
-def _sigmoid_of_2u(x, fast):
-    """sigma(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the tanh form's 0.5 (1 + tanh(u))."""
-    z = 2.0 * SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)
+def _sigmoid_of_2u(c, fast):
+    """sigma(2u), u = sqrt(2/pi) (c + 0.044715 c^3): the tanh form's 0.5 (1 + tanh(u)), c = x clipped."""
+    z = 2.0 * SQRT_2_OVER_PI * (c + GELU_CUBIC * c * c * c)
     e = exp_nonpositive_of(-abs(z), fast)  # exp(-|z|), in (0, 1]
     return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
 
@@ -46,7 +52,7 @@ def _gelu_fwd_flat(x, tanh_form, fast, y):
     for i in prange(x.shape[0]):  # element i
         xi = float(x[i])
         if tanh_form:
-            y[i] = xi * _sigmoid_of_2u(xi, fast)  # = 0.5 x (1 + tanh(u))
+            y[i] = xi * _sigmoid_of_2u(min(max(xi, -TANH_FLAT), TANH_FLAT), fast)  # = 0.5 x (1 + tanh(u))
         else:
             y[i] = 0.5 * xi * (1.0 + erf_of(xi * INV_SQRT_2, fast))  # x Phi(x)
 
@@ -71,9 +77,10 @@ def _gelu_bwd_flat(x, gy, tanh_form, fast, gx):
     for i in prange(x.shape[0]):  # element i
         xi = float(x[i])
         if tanh_form:
-            s = _sigmoid_of_2u(xi, fast)  # 0.5 (1 + t), t = tanh(u)
-            du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * xi * xi)  # d/dx of tanh's argument u
-            slope = s + 2.0 * xi * s * (1.0 - s) * du  # 0.5 (1 + t) + 0.5 x (1 - t^2) du
+            c = min(max(xi, -TANH_FLAT), TANH_FLAT)  # past +-100 the second term is exactly 0
+            s = _sigmoid_of_2u(c, fast)  # 0.5 (1 + t), t = tanh(u)
+            du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * c * c)  # d/dx of tanh's argument u
+            slope = s + 2.0 * c * s * (1.0 - s) * du + 0.0 * xi  # 0.5 (1 + t) + 0.5 x (1 - t^2) du; 0 * x: NaN at +-inf
         else:
             cdf = 0.5 * (1.0 + erf_of(xi * INV_SQRT_2, fast))  # Phi(x)
             slope = cdf + xi * INV_SQRT_2PI * exp_nonpositive_of(-0.5 * xi * xi, fast)  # Phi(x) + x phi(x)

@@ -9,8 +9,11 @@ compiled with ``fastmath={"reassoc"}``, which lets LLVM split a row's sum into S
 (a fixed order, so results still do not depend on the thread count), and float32 rows use the
 vectorisable exp of ``_math.py``.
 
-The formulas and the numerics promised are the reference's (``numpy_ref``); each docstring
-here says only which trick the loop uses. Left out: blocking over the class axis for huge C
+The formulas and the numerics promised are the reference's (``numpy_ref``), non-finite rows
+included: a row of -inf only has maximum -inf, which is taken as 0 (so its exponentials are
+0, never -inf - -inf = NaN) and its sum of 0 as 1 (softmax 0, log_softmax -inf); a NaN or
++inf in a row makes its sum NaN, and so the whole row. Each docstring here says only which
+trick the loop uses. Left out: blocking over the class axis for huge C
 (a row of a GPT vocabulary, 50k floats, still fits in L2).
 """
 
@@ -26,19 +29,26 @@ ROWS_PER_BLOCK = 32  # rows per partial sum in layer_norm_bwd's gw and gb (fixed
 
 
 # --- softmax and log-softmax ---------------------------------------------------------------
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def row_shift(x, i, c):
+    """max_j x[i, j], or 0 when that is -inf (a row of -inf: its exponentials are then exactly 0)."""
+    m = x[i, 0]
+    for j in range(1, c):
+        m = max(m, x[i, j])
+    return 0.0 if m == -math.inf else m
+
+
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
 def _softmax_fwd_rows(x, fast, y):
     n, c = x.shape
     for i in prange(n):  # row i
-        m = x[i, 0]  # the row maximum, so every exponent is <= 0
-        for j in range(1, c):
-            m = max(m, x[i, j])
-        total = 0.0  # float64 sum of exp(x - m), >= 1
+        m = row_shift(x, i, c)  # the row maximum, so every exponent is <= 0
+        total = 0.0  # float64 sum of exp(x - m), >= 1 (0 on a row of -inf, NaN on a NaN row)
         for j in range(c):
             e = exp_nonpositive_of(x[i, j] - m, fast)
             y[i, j] = e
             total += e
-        inverse = 1.0 / total
+        inverse = 1.0 / total if total != 0.0 else 1.0
         for j in range(c):
             y[i, j] *= inverse
 
@@ -83,13 +93,11 @@ def softmax_bwd(y, gy):
 def _log_softmax_fwd_rows(x, fast, y):
     n, c = x.shape
     for i in prange(n):  # row i
-        m = x[i, 0]
-        for j in range(1, c):
-            m = max(m, x[i, j])
+        m = row_shift(x, i, c)
         total = 0.0  # float64 sum of exp(x - m), in [1, C]
         for j in range(c):
             total += exp_nonpositive_of(x[i, j] - m, fast)
-        log_total = math.log(total)
+        log_total = math.log(total) if total != 0.0 else 0.0  # a row of -inf stays -inf
         for j in range(c):
             y[i, j] = (x[i, j] - m) - log_total
 
@@ -150,12 +158,13 @@ def _layer_norm_fwd_rows(x, weight, bias, eps, y, mean, rstd):
         rstd[i] = r
 
 
-@float16_via_float32
+@float16_via_float32(statistics=2)
 def layer_norm_fwd(x, weight, bias, eps):
     """LayerNorm of each row: x (N, C), weight (C,), bias (C,) -> y (N, C), mean (N,), rstd (N,).
 
     Formula: numpy_ref.layer_norm_fwd. Trick: mean and variance in float64 with two passes
-    over the cached row (the variance from centred values), then one pass writes y.
+    over the cached row (the variance from centred values), then one pass writes y; float64
+    also keeps the squares of float32 rows near 1e20 finite. float16: mean, rstd in float32.
     """
     x = as_input(x)
     weight, bias = as_input(weight, dtype=x.dtype), as_input(bias, dtype=x.dtype)
