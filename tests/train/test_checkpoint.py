@@ -3,6 +3,7 @@
 import errno
 import json
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -181,3 +182,15 @@ def test_a_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.safetensors"]
     monkeypatch.undo()
     assert load_checkpoint(path)[1] == {"step": 1}
+
+
+def test_the_rename_is_made_durable_by_syncing_the_directory(tmp_path, monkeypatch):
+    synced, real_fsync = [], os.fsync
+
+    def record(fd):
+        synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", record)
+    save_checkpoint(tmp_path / "ck.safetensors", _arrays(), {"step": 1})
+    assert synced == ["file", "dir"]  # the bytes, then the directory entry that names them

@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -134,11 +135,11 @@ def test_out_pointing_at_a_file_is_refused(tmp_path, corpus):
 # --- item 3: a full disk ----------------------------------------------------------------------
 
 def _full_disk_after(monkeypatch, calls):
-    """os.fsync in the checkpoint writer raises ENOSPC from its ``calls``-th call on."""
+    """os.fsync of a file (not a directory) in the checkpoint writer raises ENOSPC from its ``calls``-th call on."""
     real, count = os.fsync, [0]
 
     def fsync(fd):
-        count[0] += 1
+        count[0] += stat.S_ISREG(os.fstat(fd).st_mode)
         if count[0] >= calls:
             raise OSError(errno.ENOSPC, "No space left on device")
         real(fd)

@@ -22,8 +22,9 @@ anyone can recompute it, so whoever loads a file still validates what it says.
 
 Writing is atomic: the bytes go to ``<name>.tmp`` in the same directory, are flushed and
 fsync'ed, and only then renamed over the old file (``os.replace`` is atomic on POSIX and
-Windows). A crash or a failed write (a full disk) leaves the previous checkpoint intact, and
-a failed write removes its temporary file before the error propagates.
+Windows); the directory is then fsync'ed (best effort) so the rename itself survives a power cut. A crash or
+a failed write (a full disk) leaves the previous checkpoint intact, and a failed write removes
+its temporary file before the error propagates.
 
 Devices: arrays given to ``save_checkpoint`` may live on the GPU; each is copied to the host
 explicitly (safetensors writes host buffers), so a checkpoint is the same file whichever
@@ -33,6 +34,7 @@ the arrays to ``device`` ("cpu" by default).
 Left out: sharding across files, memory-mapped lazy loading, signatures against forgery.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -64,6 +66,16 @@ def _digest(role, meta_json, arrays):
     return sha.hexdigest()
 
 
+def _fsync_directory(directory):
+    """Make a rename in ``directory`` durable; best effort (skipped where a directory cannot be synced)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def save_checkpoint(path, arrays, meta, role="checkpoint"):
     """Atomically write ``arrays`` (name -> array, either device) and ``meta`` (a JSON-able dict) to ``path``.
 
@@ -85,6 +97,7 @@ def save_checkpoint(path, arrays, meta, role="checkpoint"):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_directory(os.path.dirname(os.path.abspath(path)))
     except BaseException:
         if os.path.lexists(tmp):
             os.unlink(tmp)
