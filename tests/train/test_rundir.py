@@ -126,6 +126,17 @@ def test_overwrite_also_replaces_a_resumable_run(tmp_path, corpus):
     assert load_checkpoint(tmp_path / CHECKPOINT)[1]["step"] == 5
 
 
+def test_overwrite_deletes_files_only_and_a_directory_in_the_way_warns(tmp_path, corpus, capsys):
+    _train(corpus, tmp_path)
+    (tmp_path / LOG).unlink()
+    (tmp_path / LOG).mkdir()
+    (tmp_path / "notes.txt").write_text("mine")
+    Trainer(_config(corpus, max_iters=5), tmp_path, progress=False, overwrite=True).run()
+    assert load_checkpoint(tmp_path / CHECKPOINT)[1]["step"] == 5
+    assert (tmp_path / LOG).is_dir() and (tmp_path / "notes.txt").read_text() == "mine"
+    assert capsys.readouterr().err.count("warning:") == 1
+
+
 def test_out_pointing_at_a_file_is_refused(tmp_path, corpus):
     (tmp_path / "run").write_text("not a directory")
     with pytest.raises(RunDirError, match="run: is a file, not a directory"):

@@ -153,7 +153,7 @@ def open_run_dir(out_dir, overwrite=False):
             if (out / name).is_file() or (out / name).is_symlink():
                 (out / name).unlink()
         leftovers = [name for name in ARTIFACTS if os.path.lexists(out / name)]
-        if leftovers and CHECKPOINT not in leftovers:
+        if leftovers and CHECKPOINT not in leftovers and not overwrite:  # overwrite leaves only non-files
             raise RunDirError(f"{out}: holds {', '.join(leftovers)} of an earlier run but no {CHECKPOINT} to resume "
                               f"from; use a new --out, or pass --overwrite to delete them and start over")
     except OSError as error:
