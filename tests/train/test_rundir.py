@@ -295,3 +295,18 @@ def test_the_lock_is_released_after_an_error(tmp_path, corpus):
     with pytest.raises(NonFiniteLossError):
         Trainer(_config(corpus, lr=1e300), tmp_path, progress=False).run()
     assert not (tmp_path / LOCK).exists()
+
+
+def test_a_lock_file_that_cannot_be_removed_is_left_unlocked_without_an_error(tmp_path, monkeypatch):
+    """A directory made read-only during the run: release must not raise (the next trainer calls it stale)."""
+    lock = RunLock(tmp_path)
+
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    lock.release()
+    monkeypatch.undo()
+    assert (tmp_path / LOCK).exists() and not lock.held
+    with RunLock(tmp_path):  # not locked any more: taken over (as stale, naming this process)
+        pass

@@ -75,7 +75,8 @@ def _pid_in(fd):
 
 def _release(path, fd):
     if _inode(path) == os.fstat(fd).st_ino:
-        os.unlink(path)  # before close: a trainer waiting on this inode then sees it is gone
+        with contextlib.suppress(OSError):  # a directory made read-only meanwhile: the file stays, unlocked
+            os.unlink(path)  # before close: a trainer waiting on this inode then sees it is gone
     os.close(fd)
 
 
