@@ -403,11 +403,12 @@ check_close(paths["Adam + L2 decay 0.5"], paths["Adam, lr 0.3"], rtol=1e-6, atol
 
 # %% [markdown]
 # Adam's L2 decay took almost half of the idle weight ($\eta = 0.01$ per step, whatever
-# $\lambda$) and almost nothing from the busy one; AdamW took about $1 - (1 - \eta\lambda)^{50}
-# \approx 4.9\%$ from both. Section 5 showed the extreme case: on the quadratic, the decay term
-# $\lambda\theta_i$ is proportional to the gradient $h_i\theta_i$ in every coordinate, Adam's
-# normalisation divides the proportion away, and "Adam + L2 decay 0.5" followed Adam's path to
-# within $\epsilon$'s effect. That uniform, predictable shrinkage is why GPT training uses AdamW.
+# $\lambda$) and almost nothing from the busy one; AdamW took about
+# $1 - (1 - \eta\lambda)^{50} \approx 4.9\%$ from both: a uniform, predictable shrinkage, which is
+# why GPT training uses AdamW. Section 5 showed the extreme case of L2 in Adam: on the quadratic
+# the decay term $\lambda\theta_i$ is proportional to the gradient $h_i\theta_i$ in every
+# coordinate, Adam's normalisation divides the proportion away, and "Adam + L2 decay 0.5"
+# followed Adam's path to within $\epsilon$'s effect (checked above): the decay did nothing.
 #
 # ## 7. Learning-rate schedules
 #
