@@ -8,6 +8,7 @@ the dtype rule. It ends by checking the tensor engine against the scalar engine 
 and with `tinygrad_lm.testing.gradcheck`.
 Run it from the repository root with `python tutorials/03_tensors_and_broadcasting.py`, or open
 it as a notebook with jupytext. TINYGRAD_LM_TUTORIAL_SMALL=1 shrinks the timing comparison.
+Graphs are shown with `tg.graph_text`; parameter updates use `with tg.no_grad(): W -= lr * W.grad`.
 Left for later chapters: fused kernels, attention, layers, and devices other than the CPU.
 """
 
@@ -19,7 +20,7 @@ import time
 import numpy as np
 
 import tinygrad_lm as tg
-from tinygrad_lm.engine.autograd import topological_order, unbroadcast
+from tinygrad_lm.engine.autograd import unbroadcast
 from tinygrad_lm.engine.scalar import Value
 from tinygrad_lm.ops.elementwise import Div, Exp
 from tinygrad_lm.ops.matmul import MatMul
@@ -63,16 +64,20 @@ x = tg.tensor(x_numbers, requires_grad=True)  # a float64 NumPy array keeps its 
 loss_t = (x * x).sum()
 loss_t.backward()
 tensor_seconds = time.perf_counter() - start
-tensor_nodes = len(topological_order(loss_t))
+tensor_graph = tg.graph_text(loss_t, names={"x": x, "loss": loss_t})
+tensor_nodes = sum(not line.endswith("(shown above)") for line in tensor_graph.splitlines())
 
 print(f"scalar engine: {scalar_nodes:,} nodes, {scalar_seconds * 1e3:.1f} ms")
 print(f"tensor engine: {tensor_nodes} nodes, {tensor_seconds * 1e3:.2f} ms")
-assert np.allclose(x.grad, [v.grad for v in values], rtol=1e-12, atol=0)
+print(tensor_graph)
+assert np.allclose(x.grad, [v.grad for v in values], rtol=1e-12, atol=0) and tensor_nodes == 3
 
 # %% [markdown]
-# Three nodes instead of thousands: the leaf `x`, the product `x * x`, and the sum. NumPy
-# does the $n$ multiplications in compiled code. The gradients agree; only the granularity
-# changed.
+# Three nodes instead of thousands: the leaf `x`, the product `x * x`, and the sum.
+# `tg.graph_text` prints the graph behind a tensor, one line per node with its op, output shape
+# and dtype, the root first; a node reached a second time (here `x`, both inputs of the
+# product) is listed once and then referred to by its number. NumPy does the $n$
+# multiplications in compiled code. The gradients agree; only the granularity changed.
 
 # %% [markdown]
 # ## 2. What an op saves for its backward
@@ -93,8 +98,7 @@ print(inspect.getsource(Div))
 a = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
 b = tg.tensor([4.0, 5.0, 6.0])  # data: no gradient wanted
 out = a / b
-print("made by:", out._ctx.function.__name__, "| saved:", sorted(out._ctx.saved),
-      "| needs_input_grad:", out._ctx.needs_input_grad)
+print(tg.graph_text(out, names={"a": a, "b": b, "out": out}))  # Div saved out and b (see its source above)
 g = np.array([1.0, -1.0, 0.5], dtype=np.float32)  # some upstream gradient dL/d(out)
 out.backward(g)
 print("a.grad =", a.grad, " (g / b =", g / b.numpy(), ")")
@@ -130,6 +134,8 @@ try:
     tg.ones((3, 4)) + tg.ones((3,))
 except tg.ShapeError as error:
     print("ShapeError:", error)
+else:
+    raise AssertionError("expected a ShapeError: (3, 4) and (3,) do not broadcast")
 
 # %% [markdown]
 # ## 4. The gradient of a broadcast input is a sum
@@ -291,6 +297,8 @@ try:
     y.backward()
 except tg.GraphError as error:
     print("GraphError:", error)
+else:
+    raise AssertionError("expected a GraphError: the graph was freed by the last backward")
 
 # %% [markdown]
 # Some computations must not be recorded: evaluating a model, or an optimizer changing the
@@ -301,8 +309,31 @@ except tg.GraphError as error:
 w = tg.tensor([0.5, -0.5], requires_grad=True)
 with tg.no_grad():
     prediction = w * 3.0
-print("under no_grad: requires_grad =", prediction.requires_grad, ", graph node =", prediction._ctx)
-assert not prediction.requires_grad and prediction._ctx is None
+print("under no_grad: requires_grad =", prediction.requires_grad, "| graph:", tg.graph_text(prediction))
+assert not prediction.requires_grad and tg.graph_text(prediction).startswith("[0] leaf")
+
+# %% [markdown]
+# The update step of every training loop is the other place for `no_grad`. Chapter 1 wrote
+# `p.data -= learning_rate * p.grad` on plain floats. With tensors the natural spelling is
+# `W -= lr * W.grad`, an in-place update that keeps `W` the same object, so it stays a leaf
+# with its own `.grad`. While gradients are being recorded this is refused: recording it would
+# make `W` a new graph node computed from the old `W`, and the parameter you meant to train
+# would be left behind. The error names the fix: do the update outside the graph.
+
+# %%
+W = tg.tensor([0.5, -0.5], requires_grad=True)
+(W * W).sum().backward()  # W.grad = 2 W
+try:
+    W -= 0.1 * W.grad
+except tg.GraphError as error:
+    print("GraphError:", error)
+else:
+    raise AssertionError("expected a GraphError: in-place update of a leaf that requires grad")
+leaf = W
+with tg.no_grad():
+    W -= 0.1 * W.grad  # the idiom every optimizer uses: the same leaf, new values
+print("after the update:", W.numpy(), "| still the same leaf:", W is leaf, "| requires_grad:", W.requires_grad)
+assert W is leaf and W.requires_grad and np.allclose(W.numpy(), [0.4, -0.4])
 
 # %% [markdown]
 # ## 9. The dtype rule
@@ -327,6 +358,8 @@ try:
     tg.tensor([1.0, 2.0]) + tg.tensor(np.array([1.0, 2.0]))
 except tg.DTypeError as error:
     print("DTypeError:", error)
+else:
+    raise AssertionError("expected a DTypeError: float32 + float64 is never promoted silently")
 
 # %% [markdown]
 # ## 10. The check
