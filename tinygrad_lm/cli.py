@@ -156,7 +156,8 @@ def add_train_parser(subparsers) -> None:
     """Declare ``train`` and its options."""
     parser = subparsers.add_parser("train", help="train a GPT and write checkpoints, a log and a loss curve",
                                    description="Train a GPT from a preset, with key=value overrides "
-                                   "(e.g. max_iters=500 dropout=0.1). Resumes if --out holds a checkpoint.")
+                                   "(e.g. max_iters=500 dropout=0.1), anywhere among the options. Resumes if --out holds a "
+                                   "checkpoint, does nothing if that run is complete; --overwrite starts over.")
     parser.add_argument("--preset", default="shakespeare-char", help=f"one of {', '.join(PRESETS)}")
     parser.add_argument("--corpus", choices=["shakespeare", "stdlib"], help="override the preset's corpus")
     parser.add_argument("--text", metavar="PATH", help="train on this UTF-8 text file instead")
