@@ -316,3 +316,15 @@ def test_text_path_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_
     assert len(lines) == 2
     assert "pipe" in lines[0] and "is a FIFO, not a regular file" in lines[0]
     assert "/dev/zero" in lines[1] and "is a character device, not a regular file" in lines[1]
+
+
+def test_a_text_file_that_cannot_be_read_is_one_error_naming_why(tmp_path, monkeypatch):
+    path = tmp_path / "locked.txt"
+    path.write_text("some text")
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(CorpusFileError, match=r"locked\.txt.*cannot be read \(Permission denied\)"):
+        load_text_file(path)

@@ -272,8 +272,8 @@ def load_text_file(path: str | os.PathLike[str]) -> str:
 
     Raises `CorpusFileError` naming the path for a missing file, a directory, something
     that is not a regular file (a FIFO would block the read forever, /dev/zero never ends;
-    both are refused before any read), an empty file, or bytes that are not UTF-8 (with
-    the byte offset and line of the first bad byte).
+    both are refused before any read), a file that cannot be read, an empty file, or bytes
+    that are not UTF-8 (with the byte offset and line of the first bad byte).
     """
     path = Path(path)
     if not path.exists():
@@ -289,7 +289,12 @@ def load_text_file(path: str | os.PathLike[str]) -> str:
             f"{str(path)!r} is a {_file_kind(path)}, not a regular file; a corpus is read whole, "
             "so pass the path of a UTF-8 text file (copy a stream into one first)"
         )
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusFileError(
+            f"text file {str(path)!r} cannot be read ({error.strerror or error}); check its permissions"
+        ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
