@@ -142,3 +142,14 @@ def test_claim_for_write_marks_every_holder_stale_and_frees_the_array():
         with pytest.raises(tg.GraphError, match=f"^{op}: .*my_update"):
             root.backward()
     claim_for_write(np.ones(2), "nothing holds this")  # a no-op
+
+
+def test_a_graph_collected_while_the_registry_is_busy_lets_go_at_the_next_call():
+    from tinygrad_lm.engine import saved
+
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    token = saved.hold([x.data], "Exp")
+    with saved._lock:  # as if the garbage collector ran inside hold() on this thread
+        saved.let_go(token, from_del=True)  # must not wait for the lock it would deadlock on
+    assert not x.data.flags.writeable  # deferred ...
+    assert saved_by(x.data) == [] and x.data.flags.writeable  # ... and done at the next call

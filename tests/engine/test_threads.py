@@ -3,7 +3,7 @@
 Grad mode (``no_grad`` / ``enable_grad``), anomaly mode and a ``use_kernels`` block are
 thread-local: one thread turning recording off must not stop another thread's graph. A new
 thread starts with recording on, anomaly mode off, and the process-wide kernel table (the
-last ``set_kernels``, or the default).
+last ``set_kernels``, or the default). Graphs in several threads may hold one saved array.
 """
 
 import sys
@@ -15,6 +15,7 @@ import pytest
 import tinygrad_lm as tg
 from tinygrad_lm import backends
 from tinygrad_lm.engine.grad_mode import is_anomaly_enabled
+from tinygrad_lm.engine.saved import saved_by
 
 
 @pytest.fixture(autouse=True)
@@ -47,15 +48,16 @@ def run_in_threads(target, count):
 
 def test_threads_backpropagate_while_others_toggle_no_grad():
     failures, rounds = [], 200
+    scale = tg.tensor(np.full((5, 3), 0.5))  # saved by every thread's Mul: held by many graphs at once
 
     def backpropagate(index):
         rng = np.random.default_rng(index)
         for _ in range(rounds):
             w = tg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
             x = tg.tensor(rng.standard_normal((5, 4)))
-            loss = (x @ w).tanh().sum()
+            loss = ((x @ w) * scale).tanh().sum()
             loss.backward()
-            expected = x.data.T @ (1 - np.tanh(x.data @ w.data) ** 2)
+            expected = x.data.T @ (0.5 * (1 - np.tanh(0.5 * (x.data @ w.data)) ** 2))
             if w.grad is None or not np.allclose(w.grad, expected):
                 failures.append(index)
 
@@ -68,6 +70,7 @@ def test_threads_backpropagate_while_others_toggle_no_grad():
 
     errors = run_in_threads(lambda i: (backpropagate if i < 4 else toggle)(i), 6)
     assert errors == [] and failures == []
+    assert saved_by(scale.data) == [] and scale.data.flags.writeable  # every graph let go
 
 
 def test_no_grad_in_one_thread_does_not_leak_into_another():

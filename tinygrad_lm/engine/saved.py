@@ -25,6 +25,11 @@ or ``x.data *= 2``) would silently give a wrong gradient. Two rules prevent it.
 After ``backward()`` nothing is held, so updates need no claim at all; the claim only matters
 when an old graph is still alive.
 
+Threads: one registry (owner array -> the ops holding it) serves every thread, under a lock,
+so graphs built in several threads may share an array (a parameter, a constant). A context
+collected while that lock is taken on its own thread (the garbage collector can run anywhere)
+defers its release to the next call instead of waiting for itself.
+
 Consequences a user can see: ``tensor(numpy_array)`` shares the array's memory, so the user's
 own array is read-only while a live graph saved it (pass ``numpy_array.copy()`` to keep it
 writable); a NumPy view made of a held array while it was held (``x.data.reshape(...)``) is
@@ -59,7 +64,7 @@ class _Hold:
     __slots__ = ("owner", "was_writeable", "views", "tokens")
 
     def __init__(self, owner):
-        self.owner, self.views, self.tokens = owner, {}, []
+        self.owner, self.views, self.tokens = owner, {}, {}  # tokens: {Token: times it holds this owner}
         self.was_writeable = _set_writeable(owner, False)
 
 
@@ -70,8 +75,9 @@ def _is_array(value):
 
 def _owner(array):
     """The array that owns ``array``'s memory (``array`` itself when it is not a view)."""
-    while _is_array(array.base):
-        array = array.base
+    base = array.base
+    while base is not None and _is_array(base):
+        array, base = base, base.base
     return array
 
 
@@ -81,7 +87,7 @@ def _set_writeable(array, flag):
         return None  # CuPy: no flag
     before = array.flags.writeable
     if flag != before:
-        array.flags.writeable = flag
+        array.setflags(write=flag)
     return before
 
 
@@ -99,7 +105,7 @@ def hold(arrays, op):
                 entry = _held[id(owner)] = _Hold(owner)
             if array is not owner and id(array) not in entry.views:
                 entry.views[id(array)] = (array, _set_writeable(array, False))
-            entry.tokens.append(token)
+            entry.tokens[token] = entry.tokens.get(token, 0) + 1
             token.keys.append(id(owner))
     return token
 
@@ -145,7 +151,9 @@ def _run_deferred():
 def _release(token):
     for key in token.keys:
         entry = _held[key]
-        entry.tokens.remove(token)
+        entry.tokens[token] -= 1
+        if not entry.tokens[token]:
+            del entry.tokens[token]
         if entry.tokens:
             continue
         del _held[key]
@@ -162,7 +170,7 @@ def saved_by(array):
     with _lock:
         _run_deferred()
         entry = _held.get(id(_owner(array)))
-        return sorted(token.op for token in entry.tokens) if entry is not None else []
+        return sorted(token.op for token, count in entry.tokens.items() for _ in range(count)) if entry else []
 
 
 __all__ = ["Token", "claim_for_write", "hold", "let_go", "saved_by"]
