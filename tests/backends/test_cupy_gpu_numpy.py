@@ -9,11 +9,15 @@ These run on every machine; the CUDA kernels themselves are covered by test_cupy
   step (same contract as attention.cu's attention_score_grads), matches the reference;
 - a NumPy model of attention.cu's forward loop (query tiles, key tiles up to the tile's
   causal end, online rescaling, all-masked tiles skipped) matches the reference forward,
-  fully masked rows included; this checks the algorithm, not the CUDA code;
+  fully masked rows included, and on extreme inputs (NaN, +-inf, +-max) NaN for NaN; so do
+  NumPy models of rows.cu's row kernels (softmax, log_softmax, cross_entropy: the shift of a
+  row of -inf, the zero sum, the double smoothing sum) and layer_norm.cu's double sums. These
+  check the algorithms, not the CUDA code;
 - launch-shape helpers (threads per row, grid sizes, attention's shared-memory tiles, the
   QUERIES constant shared with attention.cu) and the float16-via-float32 wrapper.
 """
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -79,8 +83,13 @@ def numpy_score_grads(scores, grads, lse, delta, mask, keep, causal, scale):
 
 
 @st.composite
-def attention_cases(draw):
-    """q, k, v, gout, mask (none, random with fully masked rows, or padding), keep, causal, scale."""
+def attention_cases(draw, extreme=False):
+    """q, k, v, gout, mask (none, random with fully masked rows, or padding), keep, causal, scale.
+
+    ``extreme``: q holds NaN, +-inf, +-1e4, ... anywhere, k only at keys every query may see;
+    v stays finite (numpy_ref.attention_fwd: the flash kernel never reads a key whose whole
+    tile has probability 0, so 0 * inf there is not formed). No +-max: whether M * 4 - M * 4
+    is NaN or inf depends on the order of the dot product and on FMA, in any two BLAS."""
     dtype = draw(st.sampled_from(DTYPES))
     b, tq, tk, d, dv = (draw(st.integers(1, hi)) for hi in (3, 7, 7, 5, 4))
     q, k, v, gout = (draw(ts.float_arrays(s, dtype)) for s in [(b, tq, d), (b, tk, d), (b, tk, dv), (b, tq, dv)])
@@ -92,7 +101,15 @@ def attention_cases(draw):
         lengths = np.array(draw(st.lists(st.integers(0, tk), min_size=b, max_size=b)))
         mask = np.arange(tk)[None, None, :] < lengths[:, None, None]
     keep = ((draw(hnp.arrays(np.bool_, (b, tq, tk)))) / 0.75).astype(dtype) if draw(st.booleans()) else None
-    return q, k, v, gout, mask, keep, draw(st.booleans()), float(draw(st.sampled_from([0.3, 1.7])))
+    causal = draw(st.booleans())
+    if extreme:
+        def no_max(a):
+            return np.where(np.abs(a) == np.finfo(dtype).max, np.sign(a) * 1e4, a).astype(dtype)
+
+        q = no_max(draw(ts.extreme_float_arrays(q.shape, dtype)))
+        seen = allowed_scores((b, tq, tk), mask, causal).all(axis=1)[..., None]  # (B, Tk, 1): by every query
+        k = np.where(seen, no_max(draw(ts.extreme_float_arrays(k.shape, dtype))), k)
+    return q, k, v, gout, mask, keep, causal, float(draw(st.sampled_from([0.3, 1.7])))
 
 
 @given(attention_cases())
@@ -105,6 +122,12 @@ def test_attention_backward_composition_matches_the_reference_on_numpy(case):
         close(g, w, scale=size * max(q.shape[1], k.shape[1]))
 
 
+def max_op(a, b):
+    """common.cuh's MaxOp: the larger, and NaN whichever side it is on."""
+    return a if (a != a or a > b) else b
+
+
+@np.errstate(invalid="ignore", over="ignore")
 def flash_model(q, k, v, mask, keep, causal, scale, queries, tile):
     """attention.cu's attention_fwd loop in NumPy: query tiles, key tiles of ``tile`` rows up
     to the tile's causal end, online rescaling, all-masked tiles skipped."""
@@ -122,12 +145,12 @@ def flash_model(q, k, v, mask, keep, causal, scale, queries, tile):
                     s = np.where(allowed[b, i, j], scale * (k[b, j] @ q[b, i]), -np.inf)
                     if s.max() == -np.inf:
                         continue
-                    m_new = max(m, s.max())
+                    m_new = max_op(m, s.max())  # numpy's max lets NaN win, as the warp reduction does
                     correction, p = np.exp(m - m_new), np.exp(s - m_new)
                     total, m = total * correction + p.sum(), m_new
                     acc = acc * correction + (p if keep is None else p * keep[b, i, j]) @ v[b, j]
-                out[b, i] = acc / total if total > 0 else 0
-                lse[b, i] = m + np.log(total) if total > 0 else -np.inf
+                out[b, i] = acc / total if total != 0 else 0
+                lse[b, i] = m + np.log(total) if total != 0 else -np.inf
     return out, lse
 
 
@@ -140,6 +163,77 @@ def test_the_tiled_online_softmax_of_attention_cu_matches_the_reference(case, ti
     close(got_out, out, scale=size)
     close(got_lse, lse, scale=size + np.abs(np.where(np.isfinite(lse), lse, 0)))
     assert np.array_equal(np.isneginf(got_lse), np.isneginf(lse)) and np.all(got_out[np.isneginf(lse)] == 0)
+
+
+def same_nonfinite(got, want):
+    """NaN and +-inf at the same places, and the finite values close (within 1e-6 of their size)."""
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.array_equal(np.where(np.isinf(got), np.sign(got), 0), np.where(np.isinf(want), np.sign(want), 0))
+    finite = np.isfinite(got) & np.isfinite(want)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.all(np.abs(got[finite] - want[finite]) <= 1e-6 * (1 + np.abs(want[finite])))
+
+
+@given(attention_cases(extreme=True), st.sampled_from([(1, 1), (2, 3), (8, 32)]))
+def test_the_tiled_online_softmax_gives_nan_where_the_reference_does(case, tiles):
+    q, k, v, _, mask, keep, causal, scale = case
+    with np.errstate(invalid="ignore", over="ignore"):
+        out, lse = R.attention_fwd(q, k, v, mask, keep, causal, scale)
+    got_out, got_lse = flash_model(q, k, v, mask, keep, causal, scale, *tiles)
+    assert np.array_equal(np.isnan(got_out), np.isnan(out)) and np.array_equal(np.isnan(got_lse), np.isnan(lse))
+    assert np.array_equal(np.isneginf(got_lse), np.isneginf(lse))
+    finite = np.isfinite(q).all() and np.isfinite(k).all() and np.isfinite(v).all() and np.abs(q).max() < 5
+    if finite:  # only ordinary values: the values too (extremes round differently in the two orders)
+        close(got_out, out, scale=(1 + scale * np.abs(q).sum() * np.abs(k).max()) * (1 + np.abs(v).max() * k.shape[1]))
+
+
+@np.errstate(invalid="ignore", over="ignore", divide="ignore")
+def rows_model(x, targets, weight, smoothing):
+    """rows.cu in NumPy, one row at a time: softmax, log_softmax, and cross_entropy's losses
+    and lse (row_shift, row_shift_and_log_total, the smoothing sum in double)."""
+    n, c = x.shape
+    soft, log_soft = np.empty_like(x), np.empty_like(x)
+    losses, lse = np.empty(n, x.dtype), np.empty(n, x.dtype)
+    for i, row in enumerate(x):
+        m = functools.reduce(max_op, row.tolist(), -np.inf)
+        m = x.dtype.type(0 if m == -np.inf else m)  # row_shift
+        e = np.exp(row - m)
+        total = e.sum()
+        soft[i] = e / (1 if total == 0 else total)
+        log_total = x.dtype.type(0 if total == 0 else np.log(total))
+        log_soft[i] = (row - m) - log_total
+        t = targets[i] if targets[i] >= 0 else 0
+        terms = log_total.astype(np.float64) - (row.astype(np.float64) - np.float64(m))  # double
+        loss = (1 - smoothing) * weight[t] * terms[t] + ((smoothing / c) * (weight * terms).sum() if smoothing else 0)
+        losses[i] = loss if targets[i] >= 0 else 0
+        lse[i] = -np.inf if total == 0 else m + log_total
+    return soft, log_soft, losses, lse
+
+
+@given(st.sampled_from(DTYPES), st.sampled_from([0.0, 0.1]), st.data())
+def test_the_row_kernels_of_rows_cu_match_the_reference_on_extreme_rows(dtype, smoothing, data):
+    x = data.draw(ts.extreme_float_arrays((data.draw(st.integers(1, 5)), data.draw(st.integers(1, 6))), dtype))
+    targets = data.draw(hnp.arrays(np.int64, x.shape[0], elements=st.integers(-1, x.shape[1] - 1)))
+    weight = np.ones(x.shape[1], dtype)
+    soft, log_soft, losses, lse = rows_model(x, targets, weight, smoothing)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        same_nonfinite(soft, R.softmax_fwd(x))
+        same_nonfinite(log_soft, R.log_softmax_fwd(x))
+        want = R.cross_entropy_fwd(x, targets, weight, -1, smoothing)
+    same_nonfinite(losses, want[0])
+    same_nonfinite(lse, want[1])
+
+
+@given(st.sampled_from(DTYPES), st.data())
+def test_the_double_sums_of_layer_norm_cu_match_the_reference_on_extreme_rows(dtype, data):
+    x = data.draw(ts.extreme_float_arrays((data.draw(st.integers(1, 5)), data.draw(st.integers(1, 6))), dtype))
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = x.astype(np.float64).mean(axis=1)  # layer_norm_fwd: both sums in double
+        var = ((x.astype(np.float64) - mean[:, None]) ** 2).mean(axis=1)
+        rstd = (1 / np.sqrt(var + 1e-5)).astype(dtype)
+        want = R.layer_norm_fwd(x, np.ones(x.shape[1], dtype), np.zeros(x.shape[1], dtype), 1e-5)
+    same_nonfinite(mean.astype(dtype), want[1])
+    same_nonfinite(rstd, want[2])
 
 
 def test_launch_shapes():

@@ -145,13 +145,9 @@ def test_attention(dtype, data):
     b, tq, tk, d = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)), 3
     q, k, v = (data.draw(ts.extreme_float_arrays(s, dtype)) for s in [(b, tq, d), (b, tk, d), (b, tk, 2)])
     gout = data.draw(ts.float_arrays((b, tq, 2), dtype))
-    mask = data.draw(st.none() | hnp.arrays(np.bool_, (b, tq, tk)))
-    if mask is not None:  # what a query may not see must be finite (numpy_ref.attention_fwd)
-        hidden = ~mask.any(axis=1)[:, :, None]  # (B, Tk, 1): keys no query sees
-        k, v = np.where(hidden, 0, k).astype(dtype), np.where(hidden, 0, v).astype(dtype)
-    causal = data.draw(st.booleans())
-    if causal:  # keys hidden from every query by position: finite, as above
-        k[:, : max(0, tk - tq) + tq:][:, tk - tq + tq:] = 0
+    mask, causal = data.draw(st.none() | hnp.arrays(np.bool_, (b, tq, tk))), data.draw(st.booleans())
+    # Both tables take q k^T, p v and the gradients' products from the same BLAS, so even a
+    # NaN at a masked key (0 * NaN in p v) and overflow in q . k land in the same places.
     out, lse = run_quietly(R.attention_fwd, q, k, v, mask, None, causal, 0.5)
     got = run_quietly(N["attention_fwd"], q, k, v, mask, None, causal, 0.5)
     size = (finite_size(q) * finite_size(k) * d + 1) * (finite_size(v) + 1)

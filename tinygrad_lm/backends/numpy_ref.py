@@ -284,8 +284,9 @@ def attention_fwd(q, k, v, mask, dropout_keep, causal, scale):
     taken as 0, its exp-sum is 0, its probabilities and output are 0 and its lse is -inf.
     A NaN or +inf among a query's visible scores makes its row NaN (out and lse); what sits at
     positions a query may not see is never read into its scores, but v's entries still meet
-    p = 0 in the product (0 * NaN = NaN), so masked keys should hold finite values. float16 is
-    computed in float32 (q . k of std-100 inputs overflows 65504); lse then stays float32.
+    p = 0 in the product (0 * NaN = NaN here and in the Numba table, while the flash kernel
+    skips key tiles of p = 0): v should be finite where p = 0. float16 is computed in float32
+    (q . k of std-100 inputs overflows 65504); lse then stays float32.
     """
     xp = array_module(q)
     dtype, (q, k, v, dropout_keep) = q.dtype, (_wide(a, None) for a in (q, k, v, dropout_keep))

@@ -97,11 +97,15 @@ def blocks_for(total, threads, limit=65535):
     return int(max(1, min(limit, -(-int(total) // threads))))
 
 
-def float16_via_float32(kernel):
-    """``kernel`` with float16 array arguments widened to float32 and float32 results narrowed back.
+def float16_via_float32(kernel=None, *, statistics=0):
+    """``kernel`` with float16 array arguments widened to float32 and float32 results narrowed
+    back, except the last ``statistics`` results (mean, rstd, lse: saved for a backward), which
+    stay float32 as in ``numpy_ref``. ``@float16_via_float32`` or ``@float16_via_float32(statistics=1)``.
 
     Written against ``.dtype`` and ``.astype`` only, so it works for NumPy and CuPy arrays.
     """
+    if kernel is None:
+        return functools.partial(float16_via_float32, statistics=statistics)
 
     def is_half(a):
         return getattr(a, "dtype", None) == np.float16
@@ -111,8 +115,9 @@ def float16_via_float32(kernel):
         if not any(is_half(a) for a in args):
             return kernel(*args)
         result = kernel(*(a.astype(np.float32) if is_half(a) else a for a in args))
-        if isinstance(result, tuple):
-            return tuple(r.astype(np.float16) if r.dtype == np.float32 else r for r in result)
-        return result.astype(np.float16) if result.dtype == np.float32 else result
+        if not isinstance(result, tuple):
+            return result.astype(np.float16) if result.dtype == np.float32 else result
+        narrowed = len(result) - statistics
+        return tuple(r.astype(np.float16) if i < narrowed and r.dtype == np.float32 else r for i, r in enumerate(result))
 
     return wrapper

@@ -8,7 +8,9 @@
 // columns), and rescales both by exp(m_old - m_new) whenever the maximum grows (the online
 // softmax of Milakov & Gimelshein 2018, as in FlashAttention). A tile whose scores are all
 // masked changes nothing, so a query with no visible key ends with l = 0: out = 0 and
-// lse = -inf, as the reference gives. Causal keys past the tile's last query are skipped.
+// lse = -inf, as the reference gives. A NaN or +inf visible score makes m or l NaN (MaxOp lets
+// NaN win), so that query's out and lse are NaN, as in the reference. Causal keys past the
+// tile's last query are skipped (never read: keys a query may not see should be finite).
 //
 // Dynamic shared memory (T elements): q (QUERIES, D) | k tile (key_tile, D + 1, padded
 // against bank conflicts) | v tile (key_tile, Dv) | acc (QUERIES, Dv) | p (QUERIES, 32).
@@ -82,8 +84,8 @@ __global__ void attention_fwd(const T* __restrict__ q, const T* __restrict__ k, 
         }
     }
     if (!active) return;
-    for (index_t e = lane; e < dv; e += 32) out[row * dv + e] = l > T(0) ? acc_s[warp * dv + e] / l : T(0);
-    if (lane == 0) lse[row] = l > T(0) ? m + log(l) : negative_infinity<T>();
+    for (index_t e = lane; e < dv; e += 32) out[row * dv + e] = l == T(0) ? T(0) : acc_s[warp * dv + e] / l;
+    if (lane == 0) lse[row] = l == T(0) ? negative_infinity<T>() : m + log(l);  // NaN l: NaN
 }
 
 // The softmax-backward step of attention_bwd, elementwise over (B, Tq, Tk), in place:

@@ -49,7 +49,7 @@ def _optional(cp, a, shape, dtype):
     return cp.ascontiguousarray(cp.broadcast_to(cp.asarray(a, dtype=dtype), shape)), np.int32(1)
 
 
-@float16_via_float32
+@float16_via_float32(statistics=1)
 def attention_fwd(q, k, v, mask, dropout_keep, causal, scale):
     """out (B, Tq, Dv) and lse (B, Tq) of attention; formula: numpy_ref.attention_fwd.
 

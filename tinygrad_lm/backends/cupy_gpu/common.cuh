@@ -14,8 +14,10 @@ template <> __device__ __forceinline__ double negative_infinity<double>() {
 struct SumOp {
     template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
 };
+// NaN wins from either side (a > b alone keeps whichever NaN comes second or drops it), so a
+// NaN anywhere in a row reaches its maximum whatever the reduction order.
 struct MaxOp {
-    template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a > b ? a : b; }
+    template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return (a != a || a > b) ? a : b; }
 };
 
 // Reduce v over the 32 lanes of a warp; every lane gets the result (butterfly, fixed order).

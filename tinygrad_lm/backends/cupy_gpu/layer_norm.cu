@@ -1,5 +1,7 @@
 // Layer normalisation over C-contiguous rows (N, C); formulas in numpy_ref.layer_norm_fwd/bwd.
-// layer_norm_fwd and layer_norm_bwd_rows: one block per row, as in rows.cu.
+// layer_norm_fwd and layer_norm_bwd_rows: one block per row, as in rows.cu. The forward's mean
+// and variance are summed in double (the reference: float64 for float32): the squares of a
+// float row near 1e20 overflow float, and the sum of a row near the float maximum too.
 // The parameter gradients gw = sum_i gy * xhat and gb = sum_i gy are column sums over rows,
 // computed without atomics, in a fixed order: layer_norm_param_partials gives one thread per
 // (column, chunk of ROWS rows) and sums its rows in order into partials (chunks, C); then
@@ -10,16 +12,16 @@ __global__ void layer_norm_fwd(const T* __restrict__ x, const T* __restrict__ we
                                T* __restrict__ y, T* __restrict__ mean_out, T* __restrict__ rstd_out,
                                T eps, index_t cols) {
     const index_t base = blockIdx.x * cols;
-    T total = 0;
-    for (index_t j = threadIdx.x; j < cols; j += blockDim.x) total += x[base + j];
-    const T mean = block_reduce(total, SumOp(), T(0)) / T(cols);
-    T squares = 0;  // two passes: sum (x - mean)^2 never cancels the way E[x^2] - mean^2 does
+    double total = 0;
+    for (index_t j = threadIdx.x; j < cols; j += blockDim.x) total += (double)x[base + j];
+    const double wide_mean = block_reduce(total, SumOp(), 0.0) / (double)cols;
+    double squares = 0;  // two passes: sum (x - mean)^2 never cancels the way E[x^2] - mean^2 does
     for (index_t j = threadIdx.x; j < cols; j += blockDim.x) {
-        const T c = x[base + j] - mean;
+        const double c = (double)x[base + j] - wide_mean;
         squares += c * c;
     }
-    const T var = block_reduce(squares, SumOp(), T(0)) / T(cols);  // biased: divide by C
-    const T rstd = T(1) / sqrt(var + eps);  // eps inside the root
+    const double var = block_reduce(squares, SumOp(), 0.0) / (double)cols;  // biased: divide by C
+    const T mean = (T)wide_mean, rstd = (T)(1.0 / sqrt(var + (double)eps));  // eps inside the root
     for (index_t j = threadIdx.x; j < cols; j += blockDim.x)
         y[base + j] = (x[base + j] - mean) * rstd * weight[j] + bias[j];
     if (threadIdx.x == 0) {

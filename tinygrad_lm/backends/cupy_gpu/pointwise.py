@@ -11,7 +11,8 @@ Dropout (``y = x * keep``) is one multiplication, already one CuPy kernel, so th
 
 Formulas: ``numpy_ref``. Constants are written as Python's shortest round-trip repr (the
 exact float64 value) and cast to T, so float32 rounds them once, as NumPy does when a Python
-float meets a float32 array.
+float meets a float32 array. GELU's backward clips x to +-100 inside tanh and its slope, as the
+reference does (x^2 of float's max is inf, and 0 * inf NaN); ``(T)0 * x`` keeps x = +-inf NaN.
 """
 
 import math
@@ -21,7 +22,7 @@ import numpy as np
 from ._compile import elementwise, float16_via_float32
 
 _C = {"rsqrt2": 1.0 / math.sqrt(2.0), "sqrt2_pi": math.sqrt(2.0 / math.pi),
-      "rsqrt_2pi": 1.0 / math.sqrt(2.0 * math.pi), "cubic": 0.044715}
+      "rsqrt_2pi": 1.0 / math.sqrt(2.0 * math.pi), "cubic": 0.044715, "flat": 100.0}
 _K = {name: f"(T){value!r}" for name, value in _C.items()}  # C literals cast to T
 
 # name -> (in_params, out_params, operation) of a cupy.ElementwiseKernel.
@@ -34,11 +35,12 @@ ELEMENTWISE = {
         "T x, T gy", "T gx",
         f"const T cdf = (T)0.5 * ((T)1 + erf(x * {_K['rsqrt2']}));"
         f" gx = gy * (cdf + x * {_K['rsqrt_2pi']} * exp((T)-0.5 * x * x));"),
-    "tg_gelu_bwd_tanh": (
+    "tg_gelu_bwd_tanh": (  # x clipped to +-100 (t is +-1 there) as in numpy_ref: x^2 stays finite
         "T x, T gy", "T gx",
-        f"const T t = tanh({_K['sqrt2_pi']} * (x + {_K['cubic']} * x * x * x));"
-        f" const T du = {_K['sqrt2_pi']} * ((T)1 + (T)3 * {_K['cubic']} * x * x);"
-        f" gx = gy * ((T)0.5 * ((T)1 + t) + (T)0.5 * x * ((T)1 - t * t) * du);"),
+        f"const T c = x > {_K['flat']} ? {_K['flat']} : (x < -{_K['flat']} ? -{_K['flat']} : x);"
+        f" const T t = tanh({_K['sqrt2_pi']} * (c + {_K['cubic']} * c * c * c));"
+        f" const T du = {_K['sqrt2_pi']} * ((T)1 + (T)3 * {_K['cubic']} * c * c);"
+        f" gx = gy * ((T)0.5 * ((T)1 + t) + (T)0.5 * c * ((T)1 - t * t) * du + (T)0 * x);"),
     "tg_mse_fwd": ("T pred, T target", "T e", "const T d = pred - target; e = d * d;"),
     "tg_mse_bwd": ("T pred, T target, T g", "T gpred, T gtarget",
                    "const T t = (T)2 * (pred - target) * g; gpred = t; gtarget = -t;"),

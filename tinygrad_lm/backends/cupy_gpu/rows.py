@@ -87,13 +87,14 @@ def log_softmax_bwd(y, gy):
     return _row_grad("log_softmax_bwd", y, gy)
 
 
-@float16_via_float32
+@float16_via_float32(statistics=2)
 def layer_norm_fwd(x, weight, bias, eps):
     """y (N, C), mean (N,), rstd (N,) of layer normalisation; formula: numpy_ref.layer_norm_fwd.
 
     CUDA: one block per row; the mean, then the biased variance from the centred values (two
-    passes, no E[x^2] - mean^2 cancellation), rstd = 1 / sqrt(var + eps) with eps inside the
-    root, then y. mean and rstd are saved for the backward.
+    passes, no E[x^2] - mean^2 cancellation; both sums in double, so float rows near 1e20
+    stay finite), rstd = 1 / sqrt(var + eps) with eps inside the root, then y. mean and rstd
+    are saved for the backward (float32 for float16 input).
     """
     cp = cupy("layer_norm_fwd")
     x, weight, bias = _rows("layer_norm_fwd", x, weight, bias)
@@ -136,13 +137,14 @@ def layer_norm_bwd(x, weight, mean, rstd, gy):
     return gx, gw, gb
 
 
-@float16_via_float32
+@float16_via_float32(statistics=1)
 def cross_entropy_fwd(logits, targets, weight, ignore_index, label_smoothing):
     """losses (N,) and lse (N,) of rows of logits (N, C); formula: numpy_ref.cross_entropy_fwd.
 
-    CUDA: one block per row; block reductions give the maximum, the exp-sum (so lse = m +
-    log sum exp(x - m), finite for float32 logits of +-1e4) and the smoothing term
-    sum_c w_c (lse - x_c); thread 0 adds the target's weighted term and zeroes ignored rows.
+    CUDA: one block per row; block reductions give the shift m, L = log sum exp(x - m) (so
+    lse = m + L, finite for float32 logits of +-1e4) and, in double, the smoothing term
+    sum_c w_c (L - (x_c - m)); thread 0 adds the target's term w_t (L - (x_t - m)) and zeroes
+    ignored rows. Rows of -inf, NaN and +inf as in numpy_ref.
     """
     cp = cupy("cross_entropy_fwd")
     logits, weight = _rows("cross_entropy_fwd", logits, weight)
