@@ -1,12 +1,16 @@
 """GPT: a decoder-only Transformer language model (GPT-2 layout, nanoGPT-style).
 
     idx (B, T) token ids
-      -> wte(idx) + wpe(positions)          token + learned position embeddings   (B, T, C)
+      -> wte(idx) + wpe(positions)          token + position embeddings           (B, T, C)
       -> dropout
       -> n_layer pre-LN TransformerBlocks   causal self-attention + GELU MLP      (B, T, C)
       -> ln_f                               final LayerNorm                       (B, T, C)
       -> logits = x @ wte.weight^T          head tied to the token embedding      (B, T, V)
     loss = cross_entropy(logits, targets), the mean over positions of -log p(target)
+
+Positions are learned (``wpe`` is an Embedding, GPT-2's choice) or, with
+``position_embedding="sinusoidal"``, the fixed sinusoids of the original Transformer
+(``nn.SinusoidalPositions``: no Parameter, nothing in the state dict).
 
 Weight tying (Press & Wolf 2017): the output head reuses the token-embedding matrix, so there
 is no separate ``lm_head`` Parameter; ``wte.weight`` gets gradient from both uses.
@@ -54,6 +58,7 @@ from ..nn import (
     Linear,
     Module,
     ModuleList,
+    SinusoidalPositions,
     TransformerBlock,
 )
 
@@ -65,7 +70,8 @@ class GPTConfig:
     vocab_size: tokens in the vocabulary (V). block_size: the longest context (T_max).
     n_layer: Transformer blocks. n_head: attention heads. n_embd: model width (C).
     dropout: probability used by every Dropout. bias: whether Linear and LayerNorm have biases.
-    seed: seeds ``model.rng`` (initial weights, then dropout masks).
+    seed: seeds ``model.rng`` (initial weights, then dropout masks). position_embedding:
+    "learned" (GPT-2) or "sinusoidal" (fixed; checkpoints without the field are "learned").
     """
 
     vocab_size: int = 50257
@@ -76,6 +82,7 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True
     seed: int = 0
+    position_embedding: str = "learned"
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -91,6 +98,9 @@ class GPTConfig:
             raise TypeError(f"GPTConfig: bias must be True or False, got {self.bias!r}")
         if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"GPTConfig: seed must be an int >= 0, got {self.seed!r}")
+        if self.position_embedding not in ("learned", "sinusoidal"):
+            raise ValueError(f"GPTConfig: position_embedding must be 'learned' or 'sinusoidal', "
+                             f"got {self.position_embedding!r}")
 
     def to_dict(self):
         """The fields as a plain dict (JSON-ready, for checkpoints)."""
@@ -116,7 +126,10 @@ class GPT(Module):
         self.rng = np.random.default_rng(config.seed)
         C = config.n_embd
         self.wte = Embedding(config.vocab_size, C, rng=self.rng, dtype=dtype)
-        self.wpe = Embedding(config.block_size, C, rng=self.rng, dtype=dtype)
+        if config.position_embedding == "learned":
+            self.wpe = Embedding(config.block_size, C, rng=self.rng, dtype=dtype)
+        else:
+            self.wpe = SinusoidalPositions(config.block_size, C, dtype=dtype)
         self.drop = Dropout(config.dropout, rng=self.rng)
         self.blocks = ModuleList(
             TransformerBlock(C, config.n_head, dropout=config.dropout, norm_first=True, bias=config.bias,

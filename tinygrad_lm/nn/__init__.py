@@ -5,6 +5,7 @@
     layers.py       Linear, Embedding, LayerNorm, Dropout
     attention.py    MultiHeadAttention (self and cross), KVCache / LayerCache
     transformer.py  MLP, TransformerBlock (pre-LN or post-LN, optional cross-attention)
+    positional.py   sinusoidal_positions, SinusoidalPositions (fixed position vectors)
 
 Every layer is built from ``tinygrad_lm``'s primitives and ``tinygrad_lm.functional``.
 """
@@ -19,10 +20,11 @@ from .module import (
     StateDictError,
     functional_call,
 )
+from .positional import SinusoidalPositions, sinusoidal_positions
 from .transformer import MLP, TransformerBlock
 
 __all__ = [
     "MLP", "Dropout", "Embedding", "KVCache", "LayerCache", "LayerNorm", "Linear", "Module",
-    "ModuleList", "MultiHeadAttention", "Parameter", "Sequential", "StateDictError",
-    "TransformerBlock", "functional_call",
+    "ModuleList", "MultiHeadAttention", "Parameter", "Sequential", "SinusoidalPositions", "StateDictError",
+    "TransformerBlock", "functional_call", "sinusoidal_positions",
 ]
