@@ -1,4 +1,4 @@
-"""Tests for in-place arithmetic (``W -= lr * W.grad``) and for inputs to ``Function.apply``.
+"""Tests for in-place writes (``W -= lr * W.grad``, ``t[i] = v``) and for inputs to ``Function.apply``.
 
 In-place operators update ``.data`` and keep the object (a leaf stays a leaf), but only where
 no gradient could be lost: on a tensor that requires grad while recording is on, or with a
@@ -112,6 +112,27 @@ def test_in_place_on_a_non_leaf_is_refused_while_recording():
     h = x * 2.0
     with pytest.raises(tg.GraphError, match="in-place"):
         h += 1.0
+
+
+def test_setitem_writes_in_place_under_the_same_rules():
+    t = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    data = t.data
+    t[0] += 1.0  # t.__getitem__, in-place add on the row, t.__setitem__
+    t[:, 1] = 0.0
+    t[1] = tg.tensor([7.0, 8.0])
+    assert t.data is data and t.tolist() == [[2.0, 0.0], [7.0, 8.0]]
+    with pytest.raises(tg.ShapeError, match=r"value of shape \(3,\) cannot fill t\[index\] of shape \(2,\)"):
+        t[0] = tg.zeros(3)
+    with pytest.raises(IndexError, match=r"^t\[index\] = value: index 5 .*\(2, 2\)"):
+        t[5] = 1.0
+    with pytest.raises(tg.DTypeError, match="int64 and the value float32"):
+        tg.tensor([1, 2])[0] = 0.5
+    W = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(tg.GraphError, match="with no_grad"):
+        W[0] = 3.0
+    with tg.no_grad():
+        W[0] -= 0.5
+    assert W.tolist() == [0.5, 2.0] and W.is_leaf and W.requires_grad
 
 
 # --- Function.apply takes Tensors only ---------------------------------------------------------

@@ -7,7 +7,7 @@ implementation and one set of error messages.
 
 Comparisons (``< <= > >= == !=``) return boolean tensors that never require grad.
 
-In-place arithmetic (``+= -= *= /=``) writes the result into ``.data`` and keeps the object,
+In-place arithmetic (``+= -= *= /=``, and ``t[index] = value``) writes into ``.data`` and keeps the object,
 so a leaf stays a leaf: ``with no_grad(): W -= lr * W.grad``. It records no graph, so it is
 refused (``GraphError``) where a gradient would be lost: on a tensor that requires grad while
 recording is on, or with a right-hand side that requires grad. The result must keep the
@@ -55,22 +55,27 @@ _OPERATORS = {
     "__ne__": _comparison("ne", lambda a, b: a != b),
 }
 
+def _refuse_while_recording(target, other, where, rewrite):
+    """In-place writes record no graph: refuse them where a gradient would be lost."""
+    if is_grad_enabled() and target.requires_grad:
+        raise GraphError(
+            f"{where} on a tensor that requires grad (shape {target.shape}) while gradients are "
+            f"recorded: in-place writes are not recorded, so its gradient would be lost or wrong. "
+            f"Update it outside the graph: with no_grad(): W -= lr * W.grad (or W.data -= lr * W.grad)"
+        )
+    if is_grad_enabled() and isinstance(other, Tensor) and other.requires_grad:
+        raise GraphError(
+            f"{where}: the right-hand side requires grad, and an in-place update records no graph; "
+            f"write {rewrite} to record it (or use other.detach())"
+        )
+
+
 def _in_place(symbol, op):
     """``tensor <symbol> other`` as a method that updates ``tensor.data`` and returns ``tensor``."""
 
     def method(self, other):
         where = f"in-place {symbol}"
-        if is_grad_enabled() and self.requires_grad:
-            raise GraphError(
-                f"{where} on a tensor that requires grad (shape {self.shape}) while gradients are "
-                f"recorded: it would replace the tensor by a new graph node and leave the leaf behind. "
-                f"Update it outside the graph: with no_grad(): W -= lr * W.grad (or W.data -= lr * W.grad)"
-            )
-        if is_grad_enabled() and isinstance(other, Tensor) and other.requires_grad:
-            raise GraphError(
-                f"{where}: the right-hand side requires grad, and an in-place update records no graph; "
-                f"write x = x {symbol[0]} other to record it (or use other.detach())"
-            )
+        _refuse_while_recording(self, other, where, f"x = x {symbol[0]} other")
         with no_grad():
             result = op(self, other)  # the op's own broadcasting and dtype rules and errors
         if result.shape != self.shape:
@@ -91,7 +96,32 @@ def _in_place(symbol, op):
     return method
 
 
+def _setitem(self, index, value):
+    """``t[index] = value``: write ``value`` (broadcast to ``t[index]``) into ``t.data``, in place."""
+    where = "t[index] = value"
+    _refuse_while_recording(self, value, where, "t = where(mask, value, t)")
+    with no_grad():
+        _, value = operands("setitem", self, value, broadcast=False)  # the dtype rules
+    if value.dtype != self.dtype:
+        raise DTypeError(f"{where}: the tensor is {self.dtype} and the value {value.dtype}; "
+                         f"cast the value first (value.astype('{self.dtype}'))")
+    try:
+        target_shape = self.data[index].shape
+    except IndexError as error:
+        raise IndexError(f"{where}: {error} (the tensor has shape {self.shape})") from None
+    if not _broadcastable(value.shape, target_shape):
+        raise ShapeError(f"{where}: a value of shape {value.shape} cannot fill t[index] of shape {target_shape}")
+    claim_for_write(self.data, where)
+    self.data[index] = value.data
+
+
+def _broadcastable(shape, target):
+    """Whether ``shape`` broadcasts to ``target`` without changing ``target``."""
+    return len(shape) <= len(target) and all(a in (1, b) for a, b in zip(shape[::-1], target[::-1]))
+
+
 _IN_PLACE = {
+    "__setitem__": _setitem,
     "__iadd__": _in_place("+=", ew.add), "__isub__": _in_place("-=", ew.sub),
     "__imul__": _in_place("*=", ew.mul), "__itruediv__": _in_place("/=", ew.div),
 }
