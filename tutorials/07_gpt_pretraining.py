@@ -141,7 +141,8 @@ corpus_path = os.path.join(workdir, "grammar.txt")
 with open(corpus_path, "w") as f:
     f.write(text)
 steps = 200 if SMALL else 1500
-run = dataclasses.replace(preset("tiny"), text_path=corpus_path, max_iters=steps, eval_interval=steps // 5,
+evaluations_wanted = 5 if SMALL else 15  # points on the validation curve
+run = dataclasses.replace(preset("tiny"), text_path=corpus_path, max_iters=steps, eval_interval=steps // evaluations_wanted,
                           lr_decay_iters=steps, eval_iters=4)
 trainer = Trainer(run, os.path.join(workdir, "run"), progress=False)
 summary = trainer.run()
@@ -186,11 +187,15 @@ with open(Path(summary["out_dir"]) / "log.jsonl") as f:
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.plot(range(1, len(summary["train_losses"]) + 1), summary["train_losses"], lw=0.7, alpha=0.5,
         label="train (one batch)")
-ax.plot([e["step"] for e in evaluations], [e["val_loss"] for e in evaluations], "o-", label="validation")
+ax.plot([e["step"] for e in evaluations], [e["val_loss"] for e in evaluations], "o", label="validation")
 ax.axhline(math.log(tokenizer.vocab_size), color="gray", ls="--", lw=1, label=f"ln V = {math.log(tokenizer.vocab_size):.2f}")
 ax.axhline(floor, color="black", ls=":", lw=1, label=f"entropy floor = {floor:.3f}")
 ax.set_xlabel("step")
-ax.set_ylabel("cross-entropy (nats per character)")
+ax.set_yscale("log")  # equal ratios look equal: the last steps towards the floor stay visible
+ticks = [0.15, 0.2, 0.3, 0.5, 1, 2, 3]
+ax.set_yticks(ticks, [f"{tick:g}" for tick in ticks])
+ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+ax.set_ylabel("cross-entropy (nats per character, log scale)")
 ax.set_title("pre-training a 2-layer GPT on sentences of a small grammar")
 ax.legend()
 ax.grid(alpha=0.3)
