@@ -44,6 +44,7 @@ import matplotlib.pyplot as plt  # after the backend is chosen
 
 from tinygrad_lm.data import BatchSampler, CharTokenizer, train_val_split
 from tinygrad_lm.models import GPT, GPTConfig
+from tinygrad_lm.nn import sinusoidal_positions
 from tinygrad_lm.optim import (
     AdamW,
     clip_grad_norm_,
@@ -236,9 +237,11 @@ print(f"{sum(grammatical)} of {len(lines)} complete lines are sentences of the g
 # $$PE_{p, 2i} = \sin\!\left(p / 10000^{2i/C}\right), \qquad PE_{p, 2i+1} = \cos\!\left(p / 10000^{2i/C}\right).$$
 #
 # Their dot product $PE_p \cdot PE_q = \sum_i \cos\big((p - q) / 10000^{2i/C}\big)$ depends only on the
-# distance $p - q$ and is largest at distance 0, so nearby positions look alike. Below, the top
-# row shows both tables (position down, channel across); the bottom row shows the cosine
-# similarity of every pair of positions.
+# distance $p - q$ and is largest at distance 0, so nearby positions look alike. The library has
+# this table as `nn.sinusoidal_positions`, and `GPTConfig(position_embedding="sinusoidal")` uses
+# it instead of `wpe`; below we compute it from the formula and check it against the library's.
+# The top row of the figure shows both tables (position down, channel across); the bottom row
+# shows the cosine similarity of every pair of positions.
 
 # %%
 learned = model.wpe.weight.numpy()  # (T, C): one learned vector per position
@@ -247,6 +250,7 @@ frequencies = 1.0 / 10000 ** (np.arange(0, channels, 2) / channels)  # (C/2,)
 angles = np.arange(positions)[:, None] * frequencies[None, :]  # (T, 1) * (1, C/2) -> (T, C/2)
 sinusoidal = np.zeros((positions, channels))
 sinusoidal[:, 0::2], sinusoidal[:, 1::2] = np.sin(angles), np.cos(angles)
+assert np.allclose(sinusoidal, sinusoidal_positions(positions, channels, dtype="float64"))  # the library's table
 
 
 def cosine_similarity(table):
