@@ -76,9 +76,11 @@ def allowed_scores(shape, mask, causal):
 def numpy_score_grads(scores, grads, lse, delta, mask, keep, causal, scale):
     """The contract of attention.cu's attention_score_grads, in NumPy, in place."""
     allowed = allowed_scores(scores.shape, mask, causal)
-    p = np.where(allowed, np.exp(np.where(allowed, scores * scale - lse[..., None], 0)), 0)
+    lse = np.where(np.isneginf(lse), 0, lse)[..., None]  # no visible key: p = exp(-inf - 0) = 0
+    hidden = np.where(np.isnan(lse), np.nan, 0)  # p where not allowed: NaN in a NaN row
+    p = np.where(allowed, np.exp(np.where(allowed, scores * scale - lse, 0)), hidden)
     kept = 1 if keep is None else keep
-    scores[...] = p * (grads * kept - delta[..., None]) * scale
+    scores[...] = np.where(allowed, p * (grads * kept - delta[..., None]) * scale, 0)
     grads[...] = p * kept
 
 
@@ -120,6 +122,17 @@ def test_attention_backward_composition_matches_the_reference_on_numpy(case):
     size = 1 + np.abs(q).max() * np.abs(k).max() * q.shape[2] * np.abs(gout).max() * (np.abs(v).max() + 1)
     for g, w in zip(got, R.attention_bwd(q, k, v, mask, keep, out, lse, gout, causal, scale)):
         close(g, w, scale=size * max(q.shape[1], k.shape[1]))
+
+
+@given(attention_cases(extreme=True))
+def test_attention_backward_composition_gives_nan_where_the_reference_does(case):
+    q, k, v, gout, mask, keep, causal, scale = case
+    with np.errstate(invalid="ignore", over="ignore"):
+        out, lse = R.attention_fwd(q, k, v, mask, keep, causal, scale)
+        got = attention._attention_bwd(q, k, v, mask, keep, out, lse, gout, causal, scale, numpy_score_grads)
+        want = R.attention_bwd(q, k, v, mask, keep, out, lse, gout, causal, scale)
+    for g, w in zip(got, want):
+        assert np.array_equal(np.isnan(g), np.isnan(w)) and np.array_equal(np.isinf(g), np.isinf(w))
 
 
 def max_op(a, b):

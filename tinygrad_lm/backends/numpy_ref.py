@@ -307,10 +307,10 @@ def attention_bwd(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale):
     """Gradients of attention_fwd from its inputs, its out and lse, and gout (B, Tq, Dv).
 
         p   = exp(s - lse)   (s recomputed; lse = -inf rows use 0 so their p stays 0;
-                              p = 0 wherever the query may not look, even in a NaN row)
+                              a NaN row's p is NaN everywhere, as the forward's was)
         pd  = p * keep                    gpd = gout v^T,  gp = gpd * keep
         gv  = pd^T gout                   delta_i = sum_j p_ij gp_ij = sum_d gout_id out_id
-        gs  = p * (gp - delta)            gq = scale * gs k,   gk = scale * gs^T q
+        gs  = p * (gp - delta), 0 where masked    gq = scale * gs k,   gk = scale * gs^T q
 
     (delta from out and gout is FlashAttention's trick: no (B, Tq, Tk) reduction needed.)
     -> gq (B, Tq, D), gk (B, Tk, D), gv (B, Tk, Dv); fully masked rows give exactly 0.
@@ -321,9 +321,7 @@ def attention_bwd(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale):
     q, k, v, dropout_keep, out, gout = (_wide(a, None) for a in (q, k, v, dropout_keep, out, gout))
     scores, allowed = _masked_scores(q, k, mask, causal, scale)  # (B, Tq, Tk)
     lse = xp.where(lse == -math.inf, 0, lse).astype(q.dtype)[..., None]  # (B, Tq) -> (B, Tq, 1)
-    probs = xp.exp(scores - lse)  # (B, Tq, Tk)
-    if allowed is not None:  # 0, not exp(-inf - NaN), where a NaN row may not look
-        probs = xp.where(allowed, probs, 0)
+    probs = xp.exp(scores - lse)  # (B, Tq, Tk); a NaN row (lse NaN) is NaN everywhere
     dropped = probs if dropout_keep is None else probs * dropout_keep
     gv = xp.swapaxes(dropped, 1, 2) @ gout  # (B, Tk, Tq) @ (B, Tq, Dv) -> (B, Tk, Dv)
     gprobs = gout @ xp.swapaxes(v, 1, 2)  # (B, Tq, Dv) @ (B, Dv, Tk) -> (B, Tq, Tk)
@@ -331,6 +329,8 @@ def attention_bwd(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale):
         gprobs = gprobs * dropout_keep
     delta = (gout * out).sum(axis=2, keepdims=True)  # (B, Tq, Dv) -> (B, Tq, 1)
     gscores = probs * (gprobs - delta) * scale  # (B, Tq, Tk), scale folded in once
+    if allowed is not None:  # no gradient into a masked score (what masked_fill's backward gives)
+        gscores = xp.where(allowed, gscores, 0)
     gq = gscores @ k  # (B, Tq, Tk) @ (B, Tk, D) -> (B, Tq, D)
     gk = xp.swapaxes(gscores, 1, 2) @ q  # (B, Tk, Tq) @ (B, Tq, D) -> (B, Tk, D)
     return gq.astype(dtype), gk.astype(dtype), gv.astype(dtype)

@@ -90,8 +90,8 @@ __global__ void attention_fwd(const T* __restrict__ q, const T* __restrict__ k, 
 
 // The softmax-backward step of attention_bwd, elementwise over (B, Tq, Tk), in place:
 //   on entry  scores = q k^T (unscaled),  grads = gout v^T
-//   p = exp(scale * scores - lse) where allowed, else 0
-//   on exit   scores = p (grads keep - delta) scale    (gscores, for gq and gk)
+//   p = exp(scale * scores - lse) where allowed, else 0 (NaN in a NaN row, as the reference)
+//   on exit   scores = p (grads keep - delta) scale    (gscores, for gq and gk; 0 where not allowed)
 //             grads  = p keep                          (the dropped probabilities, for gv)
 template <typename T>
 __global__ void attention_score_grads(T* __restrict__ scores, T* __restrict__ grads, const T* __restrict__ lse,
@@ -102,9 +102,10 @@ __global__ void attention_score_grads(T* __restrict__ scores, T* __restrict__ gr
          idx += (index_t)gridDim.x * blockDim.x) {
         const index_t j = idx % tk, row = idx / tk, i = row % tq;
         const bool allowed = (!causal || j <= i + tk - tq) && (!has_mask || mask[idx]);
-        const T p = allowed ? exp(scores[idx] * scale - lse[row]) : T(0);
+        const T l = lse[row] == negative_infinity<T>() ? T(0) : lse[row];  // no visible key: p = exp(-inf) = 0
+        const T p = allowed ? exp(scores[idx] * scale - l) : (l != l ? l : T(0));
         const T kept = has_keep ? keep[idx] : T(1);
-        scores[idx] = p * (grads[idx] * kept - delta[row]) * scale;
+        scores[idx] = allowed ? p * (grads[idx] * kept - delta[row]) * scale : T(0);
         grads[idx] = p * kept;
     }
 }

@@ -120,31 +120,38 @@ def attention_fwd(q, k, v, mask, dropout_keep, causal, scale):
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _rebuild_probabilities(s, mask, has_mask, causal, scale, lse, fast):
-    """In place: s (B, Tq, Tk) of raw products q.k -> p = exp(scale s - lse), 0 where hidden."""
+    """In place: s (B, Tq, Tk) of raw products q.k -> p = exp(scale s - lse), 0 where hidden
+    (NaN everywhere in a NaN row, as the reference's exp(-inf - NaN) and its forward give)."""
     batch, tq, tk = s.shape
     for row in prange(batch * tq):  # row (b, i)
         b, i = row // tq, row % tq
         row_lse = lse[b, i]
         end = 0 if row_lse == -math.inf else _key_end(i, tq, tk, causal)  # no visible key: p = 0
+        fill = 0.0 if row_lse == row_lse else math.nan  # p where hidden
         for j in range(end):
             hidden = has_mask and not mask[b, i, j]
-            s[b, i, j] = 0.0 if hidden else exp_nonpositive_of(s[b, i, j] * scale - row_lse, fast)
+            s[b, i, j] = fill if hidden else exp_nonpositive_of(s[b, i, j] * scale - row_lse, fast)
         for j in range(end, tk):
-            s[b, i, j] = 0.0
+            s[b, i, j] = fill
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
-def _score_gradients(p, keep, has_keep, out, gout, scale, gp):
-    """In place: gp (B, Tq, Tk) = gout v^T -> gs = scale p (gp keep - delta), delta_i = gout_i . out_i."""
+def _score_gradients(p, keep, has_keep, mask, has_mask, causal, out, gout, scale, gp):
+    """In place: gp (B, Tq, Tk) = gout v^T -> gs = scale p (gp keep - delta), delta_i = gout_i . out_i,
+    and 0 where hidden (no gradient into a masked score, even in a NaN row)."""
     batch, tq, tk = p.shape
     for row in prange(batch * tq):  # row (b, i)
         b, i = row // tq, row % tq
+        end = _key_end(i, tq, tk, causal)
         delta = 0.0  # sum_j p_ij keep_ij gp_ij, computed as gout_i . out_i (FlashAttention)
         for e in range(out.shape[2]):
             delta += gout[b, i, e] * out[b, i, e]
-        for j in range(tk):
+        for j in range(end):
             kept = gp[b, i, j] * keep[b, i, j] if has_keep else gp[b, i, j]
-            gp[b, i, j] = scale * p[b, i, j] * (kept - delta)
+            hidden = has_mask and not mask[b, i, j]
+            gp[b, i, j] = 0.0 if hidden else scale * p[b, i, j] * (kept - delta)
+        for j in range(end, tk):
+            gp[b, i, j] = 0.0
 
 
 @float16_via_float32
@@ -165,7 +172,8 @@ def attention_bwd(q, k, v, mask, dropout_keep, out, lse, gout, causal, scale):
     dropped = probs * keep if has_keep else probs
     gv = np.matmul(np.swapaxes(dropped, 1, 2), gout)  # (B, Tk, Tq) @ (B, Tq, Dv) -> (B, Tk, Dv)
     grad_scores = np.matmul(gout, np.swapaxes(v, 1, 2))  # (B, Tq, Dv) @ (B, Dv, Tk) -> (B, Tq, Tk)
-    launch(_score_gradients, probs.size, probs, keep, has_keep, out, gout, float(scale), grad_scores)
+    launch(_score_gradients, probs.size, probs, keep, has_keep, mask, has_mask, bool(causal), out, gout, float(scale),
+           grad_scores)
     gq = np.matmul(grad_scores, k)  # (B, Tq, Tk) @ (B, Tk, D) -> (B, Tq, D)
     gk = np.matmul(np.swapaxes(grad_scores, 1, 2), q)  # (B, Tk, Tq) @ (B, Tq, D) -> (B, Tk, D)
     return gq, gk, gv
