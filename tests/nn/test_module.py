@@ -203,3 +203,23 @@ def test_functional_call_replaces_a_tied_parameter_under_every_name():
     out = functional_call(model, {"a": tg.tensor(np.array([3.0, 4.0]))})
     np.testing.assert_array_equal(out.data, [3.0, 4.0])
     assert model.a is model.b and isinstance(model.b, Parameter)
+
+
+def test_layers_without_rng_draw_from_the_default_generator_that_manual_seed_resets():
+    tg.manual_seed(7)
+    first = Linear(4, 3).weight.data.copy(), Embedding(5, 2).weight.data.copy()
+    second = Linear(4, 3).weight.data.copy()
+    tg.manual_seed(7)
+    again = Linear(4, 3).weight.data, Embedding(5, 2).weight.data
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], second)  # the stream advances: no duplicate weights
+
+
+def test_load_state_dict_while_an_old_graph_holds_a_parameter_makes_that_graph_refuse_backward():
+    layer = Linear(3, 2, rng=0)
+    out = layer(tg.tensor(np.ones((4, 3), dtype="float32"))).sum()
+    layer.load_state_dict({name: value * 0 for name, value in layer.state_dict().items()})
+    np.testing.assert_array_equal(layer.weight.data, 0)
+    with pytest.raises(tg.GraphError, match="load_state_dict"):
+        out.backward()

@@ -27,11 +27,11 @@ Left out: rotary or relative position encodings, grouped-query attention, a prea
 paged cache.
 """
 
-import numpy as np
 
 from .. import functional as F
 from .. import ops
 from ..engine.errors import ShapeError
+from ..engine.seeding import as_generator
 from .layers import Dropout, Linear
 from .module import Module
 
@@ -82,7 +82,7 @@ class MultiHeadAttention(Module):
     def __init__(self, dim, n_heads, dropout=0.0, bias=True, cross=False, rng=None, dtype="float32"):
         if dim % n_heads:
             raise ValueError(f"MultiHeadAttention: dim ({dim}) must be divisible by n_heads ({n_heads})")
-        self.rng = np.random.default_rng(rng)
+        self.rng = as_generator(rng)
         self.dim, self.n_heads, self.head_dim = dim, n_heads, dim // n_heads
         self.dropout, self.cross = dropout, cross
         if cross:

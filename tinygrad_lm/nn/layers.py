@@ -9,8 +9,8 @@ Each is a thin Module around one primitive or functional op, holding its Paramet
     Dropout     y = x * mask / (1 - p) while training, y = x in eval mode
 
 Random initial values come from ``rng``: a ``numpy.random.Generator``, an int seed, or None
-(fresh entropy), passed through ``np.random.default_rng``, so a model built from one seeded
-Generator is reproducible. Initial values (PyTorch's defaults):
+(the library's default generator, which ``tg.manual_seed(n)`` reseeds, as in PyTorch), so a
+model built from one seeded Generator is reproducible. Initial values (PyTorch's defaults):
 
     Linear      W, b ~ U(-1/sqrt(in), 1/sqrt(in))
     Embedding   W ~ N(0, 1)
@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import functional as F
 from ..engine.errors import ShapeError
+from ..engine.seeding import as_generator
 from .module import Module, Parameter
 
 
@@ -40,7 +41,7 @@ class Linear(Module):
     """y = x @ W^T + b for x of shape (..., in_features) -> (..., out_features)."""
 
     def __init__(self, in_features, out_features, bias=True, rng=None, dtype="float32"):
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features)
         self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
@@ -60,7 +61,7 @@ class Embedding(Module):
     """Rows of a table: integer ids (...) -> vectors (..., embedding_dim)."""
 
     def __init__(self, num_embeddings, embedding_dim, rng=None, dtype="float32"):
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)).astype(dtype))
 
@@ -96,7 +97,7 @@ class Dropout(Module):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p
-        self.rng = np.random.default_rng(rng)
+        self.rng = as_generator(rng)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, self.rng)

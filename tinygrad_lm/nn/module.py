@@ -31,6 +31,7 @@ import numpy as np
 
 from ..engine import Tensor, array_module, check_device, device_of, to_device
 from ..engine.errors import DeviceError
+from ..engine.saved import claim_for_write
 
 
 class Parameter(Tensor):
@@ -219,6 +220,7 @@ class Module:
                 + ". Compare the names with model.state_dict().keys(); pass strict=False to load a subset"
             )
         for parameter, value in updates:
+            claim_for_write(parameter.data, "load_state_dict")  # an old graph holding it goes stale
             parameter.data[...] = array_module(parameter.data).asarray(value, dtype=parameter.dtype)
         return self
 

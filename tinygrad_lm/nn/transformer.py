@@ -18,9 +18,9 @@ warm-up tricks (Xiong et al. 2020); GPT-2 adds a final LayerNorm after the last 
 Left out: gated MLPs (SwiGLU), parallel attention/MLP, RMSNorm.
 """
 
-import numpy as np
 
 from .. import functional as F
+from ..engine.seeding import as_generator
 from .attention import MultiHeadAttention
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module
@@ -41,7 +41,7 @@ class MLP(Module):
     def __init__(self, dim, hidden=None, activation="gelu", dropout=0.0, bias=True, rng=None, dtype="float32"):
         if activation not in ACTIVATIONS:
             raise ValueError(f"MLP: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         hidden = 4 * dim if hidden is None else hidden
         self.activation = activation
         self.fc = Linear(dim, hidden, bias=bias, rng=rng, dtype=dtype)
@@ -66,7 +66,7 @@ class TransformerBlock(Module):
 
     def __init__(self, dim, n_heads, dropout=0.0, norm_first=True, cross_attention=False, bias=True,
                  mlp_hidden=None, activation="gelu", eps=1e-5, rng=None, dtype="float32"):
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         self.norm_first = norm_first
         self.ln1 = LayerNorm(dim, eps=eps, bias=bias, dtype=dtype)
         self.attn = MultiHeadAttention(dim, n_heads, dropout=dropout, bias=bias, rng=rng, dtype=dtype)
