@@ -15,6 +15,7 @@ from tinygrad_lm.models import (
     IGNORE_INDEX,
     BertConfig,
     BertForPreTraining,
+    BertForSequenceClassification,
     BertModel,
     mean_pool,
 )
@@ -55,3 +56,12 @@ def test_encoder_and_mean_pool_stay_on_the_device_and_refuse_host_ids(fake_cuda)
         expected = mean_pool(BertModel(CONFIG).eval()(X, attention_mask=MASK), MASK)
     assert hidden.device == "cuda" and vectors.device == "cuda"
     np.testing.assert_array_equal(vectors.numpy(), expected.numpy())
+    with pytest.raises(DeviceError, match="mean_pool: attention_mask: an array on cpu"):
+        mean_pool(hidden, MASK)
+
+
+def test_mean_pooled_classifier_without_a_mask_runs_on_the_device(fake_cuda):
+    model = BertForSequenceClassification(CONFIG, n_classes=3, pooling="mean").to("cuda")
+    with use_kernels("numpy"):
+        logits, loss = model(tg.tensor(X, device="cuda"), labels=tg.tensor([0, 2], device="cuda"))
+    assert logits.device == "cuda" and logits.shape == (2, 3) and loss.device == "cuda"

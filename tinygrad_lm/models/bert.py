@@ -196,31 +196,30 @@ class BertModel(Module):
             if isinstance(module, Linear) and module.bias is not None:
                 module.bias.data[...] = 0.0
 
-    def check_inputs(self, input_ids, token_type_ids=None, attention_mask=None, caller="BertModel"):
+    def _inputs(self, input_ids, token_type_ids, attention_mask):
         """(ids, token types, boolean key mask (B, 1, 1, T) or None), checked and on the model's device."""
         device = self.embeddings.word.weight.device
-        ids = on_device(_as_ids(input_ids, "input_ids", caller), device, f"{caller}: input_ids")
+
+        def checked(value, name, kinds="iu"):
+            return on_device(_as_ids(value, name, "BertModel", kinds), device, f"BertModel: {name}")
+
+        ids = checked(input_ids, "input_ids")
         B, T = ids.shape
         if ids.shape[1] > self.config.max_position:
-            raise ShapeError(f"{caller}: sequence length T={T} exceeds max_position={self.config.max_position}; "
+            raise ShapeError(f"BertModel: sequence length T={T} exceeds max_position={self.config.max_position}; "
                              f"truncate the input (the tokenizer's max_length does this)")
-        xp = array_module(ids)
-        if token_type_ids is None:
-            types = xp.zeros((B, T), dtype=np.int64)  # (B, T): one segment
-        else:
-            types = on_device(_as_ids(token_type_ids, "token_type_ids", caller), device, f"{caller}: token_type_ids")
-        mask = None
-        if attention_mask is not None:
-            mask = on_device(_as_ids(attention_mask, "attention_mask", caller, "iub"), device, f"{caller}: attention_mask")
+        types = (array_module(ids).zeros((B, T), dtype=np.int64) if token_type_ids is None  # (B, T): one segment
+                 else checked(token_type_ids, "token_type_ids"))
+        mask = None if attention_mask is None else checked(attention_mask, "attention_mask", "iub")
         for name, array in (("token_type_ids", types), ("attention_mask", mask)):
             if array is not None and array.shape != (B, T):
-                raise ShapeError(f"{caller}: {name} must have input_ids' shape {(B, T)}, got {array.shape}")
+                raise ShapeError(f"BertModel: {name} must have input_ids' shape {(B, T)}, got {array.shape}")
         if mask is not None:
             mask = (mask != 0)[:, None, None, :]  # (B, T) -> (B, 1, 1, T): True = this key may be attended to
         return ids, types, mask
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None):
-        ids, types, mask = self.check_inputs(input_ids, token_type_ids, attention_mask)
+        ids, types, mask = self._inputs(input_ids, token_type_ids, attention_mask)
         x = self.embeddings(ids, types)  # (B, T) -> (B, T, H)
         for block in self.blocks:
             x = block(x, mask=mask)  # (B, T, H), mask broadcast to (B, heads, T, T)
@@ -250,7 +249,8 @@ def mean_pool(hidden, attention_mask):
     v_b = sum_t m_bt h_bt / max(sum_t m_bt, 1e-9) with m = attention_mask (1 real, 0 padding);
     a row without any real token gives zeros (the clamp of sentence-transformers).
     """
-    mask = _as_ids(attention_mask, "attention_mask", "mean_pool", "iub")
+    mask = on_device(_as_ids(attention_mask, "attention_mask", "mean_pool", "iub"), hidden.device,
+                     "mean_pool: attention_mask")
     if mask.shape != tuple(hidden.shape[:2]):
         raise ShapeError(f"mean_pool: attention_mask of shape {mask.shape} must match hidden's (B, T) = "
                          f"{tuple(hidden.shape[:2])}")

@@ -30,6 +30,7 @@ import collections
 import numpy as np
 
 from .. import functional as F
+from ..engine import array_module
 from ..nn import Dropout, LayerNorm, Linear, Module, Parameter
 from ..nn.transformer import ACTIVATIONS
 from .bert import BertConfig, BertModel, mean_pool
@@ -127,8 +128,9 @@ class BertForSequenceClassification(Module):
         if self.pooling == "cls":
             sentence = self.bert.pooled(hidden)  # (B, T, H) -> (B, H)
         else:
-            mask = np.ones(hidden.shape[:2], dtype=np.int64) if attention_mask is None else attention_mask  # (B, T)
-            sentence = mean_pool(hidden, mask)  # (B, T, H) -> (B, H)
+            if attention_mask is None:  # every position is real: (B, T) of ones, where hidden lives
+                attention_mask = array_module(hidden.data).ones(hidden.shape[:2], dtype=np.int64)
+            sentence = mean_pool(hidden, attention_mask)  # (B, T, H) -> (B, H)
         logits = self.classifier(self.drop(sentence))  # (B, H) -> (B, n_classes)
         return logits, None if labels is None else F.cross_entropy(logits, labels)
 
