@@ -9,7 +9,8 @@ The pipeline, one function or class per step::
     sampler = BatchSampler(train, block_size=64, batch_size=32, seed=0)
     x, y = sampler.next_batch()                    # int64 (32, 64) each; y is x shifted by one
 
-Pretrained model files (`fetch_pretrained`) come from package registries, like the corpora.
+BERT's WordPiece lives in wordpiece.py (`WordPieceTokenizer`, `train_wordpiece`). Pretrained
+model files (`fetch_pretrained`) come from package registries, like the corpora.
 This package imports only NumPy and the standard library. Left out: the training loop
 (tinygrad_lm.train).
 """
@@ -50,6 +51,8 @@ from tinygrad_lm.data.tokenizers import (
     UnknownCharacterError,
     tokenizer_from_dict,
 )
+from tinygrad_lm.data.wordpiece import WordPieceTokenizer, basic_tokenize
+from tinygrad_lm.data.wordpiece_trainer import train_wordpiece
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -75,6 +78,8 @@ __all__ = [
     "UnknownCharacterError",
     "UnknownCorpusError",
     "UnknownPretrainedError",
+    "WordPieceTokenizer",
+    "basic_tokenize",
     "cache_dir",
     "check_split_length",
     "fetch_pretrained",
@@ -84,4 +89,5 @@ __all__ = [
     "load_text_file",
     "tokenizer_from_dict",
     "train_val_split",
+    "train_wordpiece",
 ]

@@ -285,7 +285,9 @@ class ByteTokenizer:
         return "ByteTokenizer(vocab_size=256)"
 
 
-TOKENIZER_KINDS: dict[str, type[CharTokenizer | ByteTokenizer]] = {
+# Every kind a checkpoint may name. wordpiece.py adds "wordpiece" when it is imported (the
+# package's __init__ imports it); it cannot be listed here, since it imports this module.
+TOKENIZER_KINDS: dict[str, type[Tokenizer]] = {
     CharTokenizer.kind: CharTokenizer,
     ByteTokenizer.kind: ByteTokenizer,
 }
@@ -312,6 +314,6 @@ def _check_kind(d: Any, expected: str | None) -> str:
     return kind
 
 
-def tokenizer_from_dict(d: dict[str, Any]) -> CharTokenizer | ByteTokenizer:
+def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
     """Rebuild a tokenizer from `to_dict()` output, whatever its kind."""
     return TOKENIZER_KINDS[_check_kind(d, None)].from_dict(d)
