@@ -100,6 +100,8 @@ def test_encode_returns_int64_ids_without_special_tokens():
         tokenizer.encode(b"the")
     assert (tokenizer.pad_id, tokenizer.unk_id, tokenizer.cls_id, tokenizer.sep_id, tokenizer.mask_id) == (0, 1, 2, 3, 4)
     assert tokenizer.vocab_size == 22 and tokenizer.vocabulary[5] == "un" and tokenizer.token_to_id("cat") == 13
+    tokenizer.clear_cache()  # the word -> ids cache only saves time
+    assert tokenizer.encode("the cat").tolist() == [12, 13]
 
 
 def test_encode_pair_adds_cls_sep_and_token_types():

@@ -5,7 +5,7 @@ truncation turned off (that file pads to 128). Samples, all fixed (no randomness
 
 * Shakespeare: the eight tragedies line by line (`load_shakespeare`);
 * Python docstrings: every module, class and function docstring of the stdlib files
-  (`corpora.stdlib_source_files`, read with `ast`);
+  (`corpora.stdlib_docstrings`);
 * Unicode-heavy strings (`unicode_samples`): accents, Greek, Cyrillic, Arabic, Hebrew,
   Devanagari, Thai, Hangul, kana, CJK (extensions and compatibility ideographs), fullwidth
   forms, emoji with skin tones, joiners and flags, combining marks, control characters, NUL,
@@ -25,7 +25,6 @@ oracle, with the part of the vocabulary those texts can reach). It was written b
     .venv/bin/python tests/data/test_wordpiece_parity.py --write-golden
 """
 
-import ast
 import json
 import random
 import sys
@@ -38,7 +37,7 @@ import pytest
 from tinygrad_lm.data.corpora import (
     CorpusUnavailableError,
     load_shakespeare,
-    stdlib_source_files,
+    stdlib_docstrings,
 )
 from tinygrad_lm.data.pretrained_files import (
     PretrainedUnavailableError,
@@ -51,7 +50,6 @@ from tinygrad_lm.data.wordpiece import (
 )
 
 GOLDEN = Path(__file__).with_name("wordpiece_minilm_golden.json")
-DOCSTRING_NODES = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 FRAGMENTS = [
     "café", "naïve", "Ærøskøbing", "Straße", "İstanbul", "ıi", "Œuvre", "ǅemal", "ﬁnance", "Å", "Ω",
@@ -97,19 +95,6 @@ def unicode_samples(count, seed=0):
             parts.append(rng.choice(SEPARATORS))
         texts.append("".join(parts))
     return texts
-
-
-def stdlib_docstrings(every=1):
-    """The docstrings of every `every`-th stdlib file, in file order."""
-    docs = []
-    for path in stdlib_source_files()[::every]:
-        try:
-            tree = ast.parse(path.read_bytes())
-        except (SyntaxError, ValueError):
-            continue
-        docs += [d for node in ast.walk(tree) if isinstance(node, DOCSTRING_NODES)
-                 if (d := ast.get_docstring(node, clean=False))]  # fmt: skip
-    return docs
 
 
 def shakespeare_lines(every=1):

@@ -242,6 +242,10 @@ class WordPieceTokenizer:
         self._cache[word] = ids
         return ids
 
+    def clear_cache(self) -> None:
+        """Forget the cached pieces of every word seen (to time a cold start, or free memory)."""
+        self._cache.clear()
+
     def _ids_list(self, text: str) -> list[int]:
         if not isinstance(text, str):
             raise TypeError(f"WordPieceTokenizer expects a str, got {type(text).__name__}")
