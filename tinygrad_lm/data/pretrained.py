@@ -39,7 +39,11 @@ from tinygrad_lm.data.pretrained_files import fetch_pretrained
 from tinygrad_lm.data.wordpiece import WordPieceTokenizer
 from tinygrad_lm.engine import no_grad, to_device
 from tinygrad_lm.models import BertModel, mean_pool
-from tinygrad_lm.models.bert_weights import PretrainedWeightsError, load_hf_bert
+from tinygrad_lm.models.bert_weights import (
+    PretrainedWeightsError,
+    config_from_hf,
+    load_hf_bert,
+)
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "vocab.txt")
 SENTENCE_CONFIG = "sentence_bert_config.json"
@@ -98,12 +102,11 @@ def load_pretrained(name_or_dir):
         pickle = " (pytorch_model.bin is a pickle and is refused; see models.bert_weights)" if (
             "model.safetensors" in missing and (directory / "pytorch_model.bin").is_file()) else ""
         raise PretrainedError(f"load_pretrained: {directory} lacks {', '.join(missing)}{pickle}")
-    try:
-        model = load_hf_bert(directory)
+    try:  # the settings first (cheap), so a folder that does not fit fails before the weights load
+        config = config_from_hf(_settings(directory / "config.json"), where=str(directory / "config.json"))
     except PretrainedWeightsError as error:
         raise PretrainedError(f"load_pretrained: {error}") from None
-    encoder = _encoder(model)
-    encoder.max_seq_length = _max_seq_length(directory, encoder.config.max_position)
+    max_seq_length = _max_seq_length(directory, config.max_position)
     pooling = _settings(directory / POOLING_CONFIG)
     if pooling and not pooling.get("pooling_mode_mean_tokens", False):
         modes = sorted(key for key, value in pooling.items() if key.startswith("pooling_mode_") and value)
@@ -111,9 +114,14 @@ def load_pretrained(name_or_dir):
                       f"mean-pools, so its vectors will differ from sentence-transformers'", stacklevel=2)
     lowercase = bool(_settings(directory / "tokenizer_config.json").get("do_lower_case", True))
     tokenizer = WordPieceTokenizer.from_vocab_file(directory / "vocab.txt", lowercase=lowercase)
-    if tokenizer.vocab_size != encoder.config.vocab_size:
+    if tokenizer.vocab_size != config.vocab_size:
         raise PretrainedError(f"load_pretrained: vocab.txt has {tokenizer.vocab_size} tokens but config.json's "
-                              f"vocab_size is {encoder.config.vocab_size}")
+                              f"vocab_size is {config.vocab_size}")
+    try:
+        model = load_hf_bert(directory)
+    except PretrainedWeightsError as error:
+        raise PretrainedError(f"load_pretrained: {error}") from None
+    _encoder(model).max_seq_length = max_seq_length
     return model, tokenizer
 
 
