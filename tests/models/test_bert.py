@@ -166,6 +166,22 @@ def test_input_errors_are_named():
         BertModel(tiny_config(pooler=False)).pooled(tg.zeros((1, 2, 8)))
 
 
+def test_attention_weights_are_the_ones_the_model_uses():
+    model = BertModel(tiny_config(), dtype="float64").eval()
+    x, mask = ids(2, 5), np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    weights = model.attention_weights(x, attention_mask=mask)
+    assert len(weights) == 2 and weights[0].shape == (2, 2, 5, 5)
+    check_close(weights[1].sum(axis=-1), np.ones((2, 2, 5)))
+    assert np.all(weights[0][1, :, :, 3:] == 0)  # no query looks at a padded key
+    # layer 0's output is proj(merge(weights @ v)), v from the same qkv projection
+    attn = model.blocks[0].attn
+    h = model.embeddings(x, np.zeros_like(x)).data
+    v = attn.qkv(h).data[..., 16:].reshape(2, 5, 2, 4).transpose(0, 2, 1, 3)  # (B, T, H) -> (B, heads, T, D)
+    merged = (weights[0] @ v).transpose(0, 2, 1, 3).reshape(2, 5, 8)  # (B, heads, T, D) -> (B, T, H)
+    check_close(attn(h, mask=(mask != 0)[:, None, None, :]), merged @ attn.proj.weight.data.T + attn.proj.bias.data,
+                rtol=1e-12, atol=1e-12)
+
+
 def test_sinusoidal_positions_option():
     model = BertModel(tiny_config(position_embedding="sinusoidal"))
     assert "embeddings.position.weight" not in dict(model.named_parameters())

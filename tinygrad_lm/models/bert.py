@@ -30,8 +30,10 @@ sentence-transformers' MiniLM uses) and ``cls_pool`` (the [CLS] vector). The pre
 classification heads are in ``bert_heads.py``; Hugging Face weights load through
 ``bert_weights.py``.
 
+``model.attention_weights(...)`` recomputes every layer's attention probabilities for plots.
+
 Left out: relative position types, cross-attention (BERT as a decoder), a KV cache, head
-pruning, output of every layer's hidden states or attention weights.
+pruning, returning every layer's hidden states.
 """
 
 import dataclasses
@@ -39,7 +41,8 @@ import numbers
 
 import numpy as np
 
-from ..engine import Tensor, array_module, on_device
+from .. import functional as F
+from ..engine import Tensor, array_module, no_grad, on_device
 from ..engine.errors import ShapeError
 from ..nn import (
     Dropout,
@@ -224,6 +227,30 @@ class BertModel(Module):
         for block in self.blocks:
             x = block(x, mask=mask)  # (B, T, H), mask broadcast to (B, heads, T, T)
         return x
+
+    def attention_weights(self, input_ids, token_type_ids=None, attention_mask=None):
+        """Every layer's attention probabilities, for plots: a list of ``n_layers`` NumPy arrays
+        (B, n_heads, T, T), row = query, column = key, each row softmax(q k^T / sqrt(D)) over the
+        keys the mask allows (0 on padding).
+
+        Recomputed from each block's input with the identity matrix as the values, so attention's
+        output is its weight table (the trick of chapter 4). Runs under ``no_grad``; dropout acts
+        as the modules' mode says, so call ``eval()`` first for the weights used at inference.
+        """
+        ids, types, mask = self._inputs(input_ids, token_type_ids, attention_mask)
+        B, T = ids.shape
+        heads = self.config.n_heads
+        weights = []
+        with no_grad():
+            x = self.embeddings(ids, types)  # (B, T, H)
+            identity = Tensor(array_module(ids).eye(T, dtype=x.dtype))  # (T, T): the values
+            for block in self.blocks:
+                q, k, _ = block.attn.qkv(x).split(3, axis=-1)  # (B, T, 3H) -> 3 x (B, T, H)
+                q, k = (a.reshape(B, T, heads, -1).permute(0, 2, 1, 3) for a in (q, k))  # (B, T, H) -> (B, heads, T, D)
+                table = F.scaled_dot_product_attention(q, k, identity, mask=mask)  # (B, heads, T, T)
+                weights.append(table.numpy())
+                x = block(x, mask=mask)  # (B, T, H): the next block's input
+        return weights
 
     def pooled(self, hidden):
         """BERT's pooler: tanh(W_p h_[CLS] + b_p), (B, T, H) -> (B, H). Needs ``config.pooler``."""
