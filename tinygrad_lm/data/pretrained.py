@@ -23,7 +23,7 @@ and the vectors returned in the input order. An empty string is a valid text: it
 that of "[CLS] [SEP]". Anything that is not a str is refused, naming its index.
 
 Left out: other pooling modes (max, weighted), prompts and instruction prefixes, a vector
-index or search, and the ``tinygrad-lm embed`` command line (``cli.py``).
+index or search. The ``tinygrad-lm embed`` command line is ``cli_text.py``.
 """
 
 from __future__ import annotations
@@ -51,11 +51,12 @@ POOLING_CONFIG = "1_Pooling/config.json"
 
 
 class PretrainedError(ValueError):
-    """A pretrained model that cannot be loaded or used: files, settings or inputs."""
+    """A pretrained model folder that cannot be loaded: missing files, settings that do not fit."""
 
 
 def _resolve(name_or_dir) -> Path:
-    """A local directory as given, or the cached directory of a known model name."""
+    """A local directory as given (it wins over a known name spelled the same), or the cached
+    directory of a known model name."""
     path = Path(name_or_dir)
     if path.is_dir():
         return path
