@@ -29,7 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lm.data import PRETRAINED, ByteTokenizer, WordPieceTokenizer, fetch_pretrained
+from tinygrad_lm.data import (
+    PRETRAINED,
+    ByteTokenizer,
+    WordPieceTokenizer,
+    fetch_pretrained,
+)
 from tinygrad_lm.data.pretrained import PretrainedError, embed, load_pretrained
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
