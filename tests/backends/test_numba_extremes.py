@@ -104,6 +104,8 @@ def test_gelu(data, dtype, approximate):
 @given(extreme_rows(), st.data())
 def test_layer_norm(case, data):
     x, gy = case
+    if x.dtype == np.float64:  # no wider type: overflow past float64's max depends on the sum's order
+        x = np.where(np.abs(x) == np.finfo(x.dtype).max, np.sign(x) * 1e4, x)
     weight, bias = (data.draw(ts.float_arrays(x.shape[1:], x.dtype)) for _ in range(2))
     y, mean, rstd = run_quietly(R.layer_norm_fwd, x, weight, bias, 1e-5)
     got = run_quietly(N["layer_norm_fwd"], x, weight, bias, 1e-5)

@@ -174,10 +174,11 @@ def layer_norm_bwd(x, weight, mean, rstd, gy):
         gx    = rstd * (gxhat - mean_j(gxhat) - xhat * mean_j(gxhat * xhat))
         gw    = sum_i gy * xhat,     gb = sum_i gy
 
-    -> gx (N, C), gw (C,), gb (C,), in x's dtype; float16 is computed in float32.
+    -> gx (N, C), gw (C,), gb (C,), in x's dtype; computed one type wider, as the forward.
     """
     dtype = x.dtype
-    x, weight, mean, rstd, gy = (_wide(a, None) for a in (x, weight, mean, rstd, gy))
+    wide = np.float64 if dtype == np.float32 else None
+    x, weight, mean, rstd, gy = (_wide(a, wide) for a in (x, weight, mean, rstd, gy))
     mean, rstd = mean[:, None], rstd[:, None]  # (N,) -> (N, 1)
     xhat = (x - mean) * rstd  # (N, C)
     gxhat = gy * weight  # (N, C)

@@ -40,12 +40,12 @@ __global__ void layer_norm_bwd_rows(const T* __restrict__ x, const T* __restrict
     for (index_t j = threadIdx.x; j < cols; j += blockDim.x) {
         const T gxhat = gy[base + j] * weight[j];
         sum_g += gxhat;
-        sum_gx += gxhat * (x[base + j] - mu) * r;
+        sum_gx += gxhat * (T)(((double)x[base + j] - (double)mu) * (double)r);  // x - mu: double, as in the forward
     }
     const T mean_g = block_reduce(sum_g, SumOp(), T(0)) / T(cols);
     const T mean_gx = block_reduce(sum_gx, SumOp(), T(0)) / T(cols);
     for (index_t j = threadIdx.x; j < cols; j += blockDim.x) {
-        const T xhat = (x[base + j] - mu) * r;
+        const T xhat = (T)(((double)x[base + j] - (double)mu) * (double)r);
         gx[base + j] = r * (gy[base + j] * weight[j] - (mean_g + xhat * mean_gx));
     }
 }
@@ -64,7 +64,7 @@ __global__ void layer_norm_param_partials(const T* __restrict__ x, const T* __re
     T gw = 0, gb = 0;
     for (index_t i = start; i < stop; ++i) {
         const T g = gy[i * cols + c];
-        gw += g * ((x[i * cols + c] - mean[i]) * rstd[i]);
+        gw += g * (T)(((double)x[i * cols + c] - (double)mean[i]) * (double)rstd[i]);
         gb += g;
     }
     gw_partials[blockIdx.y * cols + c] = gw;

@@ -74,7 +74,7 @@ def _softmax_scores(s, mask, has_mask, causal, scale, fast, lse):
             if has_mask and not mask[b, i, j]:
                 x = -math.inf
             s[b, i, j] = x
-            m = max(m, x)
+            m = max(m, s[b, i, j])  # the stored value: float32 rounds x, and the maximum's exp must be 1
         for j in range(end, tk):  # causally hidden keys
             s[b, i, j] = 0.0
         if m == -math.inf:  # no visible key (p = 0, lse = -inf), or NaN scores only (NaN)
@@ -130,7 +130,8 @@ def _rebuild_probabilities(s, mask, has_mask, causal, scale, lse, fast):
         fill = 0.0 if row_lse == row_lse else math.nan  # p where hidden
         for j in range(end):
             hidden = has_mask and not mask[b, i, j]
-            s[b, i, j] = fill if hidden else exp_nonpositive_of(s[b, i, j] * scale - row_lse, fast)
+            s[b, i, j] = s[b, i, j] * scale  # rounded to s's dtype, as the forward's scores were
+            s[b, i, j] = fill if hidden else exp_nonpositive_of(s[b, i, j] - row_lse, fast)
         for j in range(end, tk):
             s[b, i, j] = fill
 

@@ -180,11 +180,11 @@ def _layer_norm_bwd_rows(x, weight, mean, rstd, gy, gx, gw_blocks, gb_blocks):
     n, c = x.shape
     for block in prange(gw_blocks.shape[0]):  # rows block*32 .. block*32 + 31
         for i in range(block * ROWS_PER_BLOCK, min(n, (block + 1) * ROWS_PER_BLOCK)):
-            mu, r = mean[i], rstd[i]
+            mu, r = np.float64(mean[i]), np.float64(rstd[i])  # float64: x - mu of float32 near its max overflows
             mean_g = 0.0  # mean_j(gxhat) over row i
             mean_gx = 0.0  # mean_j(gxhat * xhat)
             for j in range(c):
-                xhat = (x[i, j] - mu) * r
+                xhat = (np.float64(x[i, j]) - mu) * r
                 g = gy[i, j] * weight[j]
                 mean_g += g
                 mean_gx += g * xhat
@@ -193,7 +193,7 @@ def _layer_norm_bwd_rows(x, weight, mean, rstd, gy, gx, gw_blocks, gb_blocks):
             mean_g /= c
             mean_gx /= c
             for j in range(c):
-                xhat = (x[i, j] - mu) * r
+                xhat = (np.float64(x[i, j]) - mu) * r
                 gx[i, j] = r * (gy[i, j] * weight[j] - mean_g - xhat * mean_gx)
 
 
