@@ -47,7 +47,9 @@ Pieces = Callable[[str], tuple[list[str], list[int]]]
 
 def _wordpiece(name_or_dir: str) -> Pieces:
     """[CLS] text [SEP] through the WordPiece vocabulary of a known model or a local folder."""
-    folder = Path(fetch_pretrained(name_or_dir)) if name_or_dir in PRETRAINED else Path(name_or_dir)
+    folder = Path(name_or_dir)
+    if not folder.is_dir() and name_or_dir in PRETRAINED:
+        folder = Path(fetch_pretrained(name_or_dir))
     if not (folder / "vocab.txt").is_file():
         raise PretrainedError(f"--tokenizer {name_or_dir}: no vocab.txt there; give a known name "
                               f"({', '.join(TOKENIZERS)}) or a folder holding a BERT vocab.txt")
@@ -80,11 +82,12 @@ TOKENIZERS: dict[str, Callable[[str], Pieces]] = {**dict.fromkeys(PRETRAINED, _w
 
 
 def load_tokenizer(name_or_dir: str) -> Pieces:
-    """The registered tokenizer of that name, else the WordPiece vocabulary of a local folder."""
-    if name_or_dir in TOKENIZERS:
-        return TOKENIZERS[name_or_dir](name_or_dir)
+    """The WordPiece vocabulary of a local folder (it wins over a registered name spelled the same,
+    as in ``load_pretrained``), else the registered tokenizer of that name."""
     if Path(name_or_dir).is_dir():
         return _wordpiece(name_or_dir)
+    if name_or_dir in TOKENIZERS:
+        return TOKENIZERS[name_or_dir](name_or_dir)
     raise PretrainedError(f"--tokenizer {name_or_dir}: unknown; give one of {', '.join(TOKENIZERS)} "
                           f"or a folder holding a BERT vocab.txt")
 
