@@ -148,3 +148,12 @@ def test_tokenizers_come_from_a_registry_a_new_one_is_one_entry(monkeypatch, cap
     monkeypatch.setitem(cli_text.TOKENIZERS, "word-lengths", words)
     code, out, _ = run(capsys, ["tokenize", "--tokenizer", "word-lengths", "--json", "to be or", "not"])
     assert code == 0 and json.loads(out) == [[2, 2, 2], [3]]
+
+
+def test_a_local_folder_wins_over_a_registered_name_as_for_models(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "byte"  # spelled like the registered byte tokenizer
+    folder.mkdir()
+    (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nto\nbe\n##s\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", "byte", "--json", "to bes"])
+    assert code == 0 and json.loads(out) == [[2, 5, 6, 7, 3]]
