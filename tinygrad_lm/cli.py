@@ -5,16 +5,19 @@ Subcommands:
     tinygrad-lm train [--preset NAME] [--corpus shakespeare|stdlib] [--text PATH] [--out DIR]
                       [--kernels numba|numpy] [--device cpu|cuda] [--no-progress] [--overwrite]
                       [key=value ...]
-        trains a GPT (see ``tinygrad_lm.train.config`` for presets and keys); resumes when
+        trains a GPT, or pre-trains a BERT with ``--preset bert-tiny`` (masked-LM + next-sentence
+        prediction; see ``tinygrad_lm.train.config`` for presets and keys); resumes when
         DIR already holds a checkpoint of the same run, does nothing when that run is
         complete, and refuses a DIR holding a run's files but no checkpoint. ``--overwrite``
         deletes the run's files in DIR first and starts over. ``key=value`` overrides may
         come anywhere among the options.
     tinygrad-lm sample --checkpoint DIR --prompt TEXT [--max-new-tokens N] [--temperature T]
                        [--top-k K] [--top-p P] [--seed S] [--device cpu|cuda]
-        continues the prompt with the best weights of a run.
-    tinygrad-lm eval --checkpoint DIR [--device cpu|cuda]
-        exact train and validation loss and perplexity of a run's best weights.
+        continues the prompt with the best weights of a GPT run.
+    tinygrad-lm eval --checkpoint DIR [--device cpu|cuda] [--json]
+        a GPT run: exact train and validation loss and perplexity of its best weights; a BERT
+        run: masked-LM loss and accuracy (and the most-frequent-token baseline) and
+        next-sentence accuracy on its held-out pairs. ``--json`` prints one JSON object.
     tinygrad-lm demo [--seed S] [--batch B] [--features C] [--hidden H]
         builds loss = sum(tanh(x @ w) ** 2) for x of shape (B, C) and w of shape (C, H),
         runs backward, prints values and gradients, then proves the gradients with
@@ -38,6 +41,7 @@ everything a subcommand does beyond calling the library.
 
 import argparse
 import dataclasses
+import json
 import math
 import sys
 from pathlib import Path
@@ -61,7 +65,8 @@ from tinygrad_lm.train import (
     preset,
     split_loss,
 )
-from tinygrad_lm.train.config import VAL_FRACTION, check_text_length
+from tinygrad_lm.train.bert_task import evaluate_pretraining
+from tinygrad_lm.train.config import VAL_FRACTION, RunConfig, check_text_length
 from tinygrad_lm.train.evaluate import perplexity
 from tinygrad_lm.train.state import text_fingerprint
 from tinygrad_lm.train.trainer import BEST, CHECKPOINT
@@ -158,11 +163,18 @@ def run_demo(args) -> int:
 
 def add_train_parser(subparsers) -> None:
     """Declare ``train`` and its options."""
-    parser = subparsers.add_parser("train", help="train a GPT and write checkpoints, a log and a loss curve",
-                                   description="Train a GPT from a preset, with key=value overrides "
+    parser = subparsers.add_parser("train", help="train a GPT (or pre-train a BERT) and write checkpoints, a log "
+                                   "and a loss curve",
+                                   description="Train a model from a preset, with key=value overrides "
                                    "(e.g. max_iters=500 dropout=0.1), anywhere among the options. Resumes if --out holds a "
-                                   "checkpoint, does nothing if that run is complete; --overwrite starts over.")
-    parser.add_argument("--preset", default="shakespeare-char", help=f"one of {', '.join(PRESETS)}")
+                                   "checkpoint, does nothing if that run is complete; --overwrite starts over. "
+                                   "--preset bert-tiny pre-trains a small BERT (2 layers, width 128) with masked-LM and "
+                                   "next-sentence prediction on the Shakespeare plays (two held out), with a WordPiece "
+                                   "vocabulary learned from them, and logs MLM loss/accuracy (beside the most-frequent-token "
+                                   "baseline) and NSP accuracy; --corpus stdlib uses the standard library's docstrings, "
+                                   "--text PATH a file with one sentence per line and blank lines between documents.")
+    parser.add_argument("--preset", default="shakespeare-char", help=f"one of {', '.join(PRESETS)} (default "
+                        "shakespeare-char: a character-level GPT)")
     parser.add_argument("--corpus", choices=["shakespeare", "stdlib"], help="override the preset's corpus")
     parser.add_argument("--text", metavar="PATH", help="train on this UTF-8 text file instead")
     parser.add_argument("--out", metavar="DIR", help="output directory (default runs/PRESET)")
@@ -215,6 +227,9 @@ def run_train(args) -> int:
     print(f"done: {summary['steps']} steps in {summary['wall_time_s']:.1f} s "
           f"(median step {summary['median_step_ms'] or 0:.1f} ms); "
           f"train loss {final['train_loss']:.4f}, val loss {final['val_loss']:.4f}")
+    if "val_mlm_accuracy" in final:
+        print(f"held-out ({final['val_pairs']} pairs): MLM accuracy {final['val_mlm_accuracy']:.4f} (most-frequent-"
+              f"token baseline {final['mlm_baseline_accuracy']:.4f}), NSP accuracy {final['val_nsp_accuracy']:.4f}")
     print(f"checkpoints, log.jsonl and loss_curve.png are in {out}/")
     return 0
 
@@ -249,7 +264,10 @@ def run_sample(args) -> int:
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise UsageError(f"--top-p must be in (0, 1], got {args.top_p}")
     _usable_device(args.device)
-    model, tokenizer, _ = load_model(_checkpoint_file(args.checkpoint), device=args.device)
+    model, tokenizer, meta = load_model(_checkpoint_file(args.checkpoint), device=args.device)
+    if meta["run_config"].get("model", "gpt") != "gpt":
+        raise UsageError(f"{args.checkpoint} holds a {meta['run_config']['model']} run, which does not generate text; "
+                         f"sample needs a GPT run (tinygrad-lm eval measures a BERT)")
     if not args.prompt:
         raise UsageError("--prompt is empty; give at least one character")
     ids = tokenizer.encode(args.prompt)[None, :]  # (T,) -> (1, T)
@@ -265,8 +283,10 @@ def run_sample(args) -> int:
 
 def add_eval_parser(subparsers) -> None:
     """Declare ``eval``."""
-    parser = subparsers.add_parser("eval", help="exact train/val loss and perplexity of a trained run")
+    parser = subparsers.add_parser("eval", help="exact train/val loss and perplexity of a trained run (a BERT: "
+                                   "held-out MLM and NSP accuracy)")
     parser.add_argument("--checkpoint", required=True, metavar="DIR", help="a run directory (or checkpoint file)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     _add_device_option(parser, "where to run the model (default cpu)")
     parser.set_defaults(run=run_eval)
 
@@ -276,6 +296,8 @@ def run_eval(args) -> int:
     path = _checkpoint_file(args.checkpoint)
     model, tokenizer, meta = load_model(path, device=args.device)
     run = meta["run_config"]
+    if run.get("model", "gpt") == "bert":
+        return _eval_bert(path, model, tokenizer, meta, args)
     text = load_corpus(run["corpus"] if not run["text_path"] else None, run["text_path"] or None)
     if text_fingerprint(text) != meta["text"]:
         print("note: the text changed since this run trained on it; the losses are on today's text",
@@ -285,12 +307,34 @@ def run_eval(args) -> int:
     check_text_length(model.config, len(ids))
     train_ids, val_ids = train_val_split(ids, VAL_FRACTION, block_size=block)
     val_windows = (len(val_ids) - 1) // block
-    print(f"{path} (step {meta['step']}); every validation window, and as many evenly spaced training windows")
+    report = {"checkpoint": str(path), "step": meta["step"], "model": "gpt"}
+    if not args.json:
+        print(f"{path} (step {meta['step']}); every validation window, and as many evenly spaced training windows")
     for split, ids in (("train", train_ids), ("val", val_ids)):
         loss = split_loss(model, ids, block, max_windows=val_windows)
         used = min(val_windows, (len(ids) - 1) // block) * block
-        print(f"{split}: loss {loss:.4f} nats/token, perplexity {perplexity(loss):.3f} "
-              f"({used:,} of {len(ids):,} tokens)")
+        report[split] = {"loss": loss, "perplexity": perplexity(loss), "tokens": used}
+        if not args.json:
+            print(f"{split}: loss {loss:.4f} nats/token, perplexity {perplexity(loss):.3f} "
+                  f"({used:,} of {len(ids):,} tokens)")
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _eval_bert(path, model, tokenizer, meta, args):
+    """Held-out MLM and NSP metrics of a BERT run (the pairs its evaluations used)."""
+    fingerprint, metrics = evaluate_pretraining(model, tokenizer, RunConfig.from_dict(meta["run_config"]))
+    if fingerprint != meta["text"]:
+        print("note: the text changed since this run trained on it; the pairs are drawn from today's text",
+              file=sys.stderr)
+    if args.json:
+        print(json.dumps({"checkpoint": str(path), "step": meta["step"], "model": "bert", **metrics}))
+        return 0
+    print(f"{path} (step {meta['step']}); {metrics['val_pairs']:,} held-out pairs")
+    print(f"masked LM: loss {metrics['val_mlm_loss']:.4f} nats/token, accuracy {metrics['val_mlm_accuracy']:.4f} "
+          f"(always the most frequent token: {metrics['mlm_baseline_accuracy']:.4f})")
+    print(f"next sentence: loss {metrics['val_nsp_loss']:.4f}, accuracy {metrics['val_nsp_accuracy']:.4f} (chance 0.5)")
     return 0
 
 

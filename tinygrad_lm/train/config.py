@@ -13,6 +13,21 @@ Presets:
   weight decay 0.1, gradient clipping at 1.0, 20 evaluation batches every 250 steps).
 - ``tiny``: a 2-layer, 32-wide model on the standard-library corpus (no download) that
   trains for 50 steps in seconds: for tests and a first try.
+- ``bert-tiny``: a BERT pre-trained with masked-LM + next-sentence prediction on the
+  Shakespeare plays (``model="bert"``): 2 post-LN layers, width 128, 2 heads, MLP 512,
+  pairs packed to 64 tokens (also its number of positions), a 4,096-token WordPiece
+  vocabulary learned from the training plays, no dropout (a short run), batch 32, AdamW
+  lr 1e-3 (betas 0.9, 0.999) with 100 warm-up steps and linear decay to 0 over 1,500 steps,
+  weight decay 0.01, evaluated every 250 steps on 1,024 pairs from two held-out plays.
+
+Model kinds: ``model="gpt"`` (the default) trains ``models.GPT`` on a character or byte
+stream; ``model="bert"`` trains ``models.BertForPreTraining`` on sentence pairs
+(``data.bert_pretraining``) with ``tokenizer="wordpiece"``. The BERT run reuses n_layer,
+n_head, n_embd (its hidden width), block_size (its max_length and max_position) and dropout,
+and adds vocab_size (WordPiece tokens to learn), intermediate (the MLP width), mask_prob,
+whole_word_mask and val_pairs (the held-out pairs of every evaluation); a GPT run ignores
+those five. lr_schedule: "cosine" (warm-up, cosine decay to min_lr) or "linear" (warm-up,
+straight line to min_lr, BERT's).
 
 Validation: every field is checked when a RunConfig is made (from a preset, overrides, or a
 checkpoint's JSON), and a bad value raises a one-line ConfigError naming the field, the value
@@ -20,8 +35,10 @@ and the allowed range. Types: a float field takes an int; an int field refuses a
 Ranges: sizes, max_iters, eval_interval, eval_iters, lr_decay_iters >= 1; n_embd divisible
 by n_head; warmup_iters in [0, lr_decay_iters]; early_stopping_patience >= 0; seed in
 [0, 2**32 - 1]; lr, weight_decay, grad_clip finite and >= 0 (grad_clip 0 = no clipping);
-min_lr finite in [0, lr]; beta1, beta2, dropout in [0, 1); corpus, tokenizer, dtype and
-device from their lists. No upper bound is put on lr: a run that diverges is stopped by the
+min_lr finite in [0, lr]; beta1, beta2, dropout in [0, 1); corpus, tokenizer, dtype,
+device, model and lr_schedule from their lists; model "bert" if and only if tokenizer
+"wordpiece"; vocab_size, intermediate, val_pairs >= 1; mask_prob in (0, 1); a BERT's
+block_size >= 5 ([CLS] A [SEP] B [SEP]); a linear schedule needs warmup_iters < lr_decay_iters. No upper bound is put on lr: a run that diverges is stopped by the
 trainer at its first non-finite loss. What needs the text (block_size against the length of
 the splits) is checked by the trainer, and so is memory (``check_memory``: a CPU run whose
 ``estimated_memory_bytes`` exceeds the machine's RAM is refused before anything is allocated).
@@ -69,6 +86,7 @@ class RunConfig:
     corpus: str = "shakespeare"
     text_path: str = ""
     tokenizer: str = "char"
+    model: str = "gpt"  # "gpt" or "bert"
     # model
     n_layer: int = 4
     n_head: int = 4
@@ -76,6 +94,12 @@ class RunConfig:
     block_size: int = 64
     dropout: float = 0.0
     bias: bool = True
+    # BERT only (model="bert")
+    vocab_size: int = 4096
+    intermediate: int = 512
+    mask_prob: float = 0.15
+    whole_word_mask: bool = False
+    val_pairs: int = 1024
     # optimisation
     batch_size: int = 12
     max_iters: int = 2000
@@ -83,6 +107,7 @@ class RunConfig:
     min_lr: float = 1e-4
     warmup_iters: int = 100
     lr_decay_iters: int = 2000
+    lr_schedule: str = "cosine"  # "cosine" or "linear"
     beta1: float = 0.9
     beta2: float = 0.99
     weight_decay: float = 0.1
@@ -99,7 +124,7 @@ class RunConfig:
         for field in dataclasses.fields(self):
             object.__setattr__(self, field.name, _typed(field.name, getattr(self, field.name), field.type))
         for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "eval_interval",
-                     "eval_iters", "lr_decay_iters"):
+                     "eval_iters", "lr_decay_iters", "vocab_size", "intermediate", "val_pairs"):
             _require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
         if self.n_embd % self.n_head:
             raise ConfigError(f"config: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
@@ -115,11 +140,24 @@ class RunConfig:
                  f"a finite number in [0, lr] (lr is {self.lr})", self.min_lr)
         for name in ("beta1", "beta2", "dropout"):
             _require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)", getattr(self, name))
-        for name, choices in (("corpus", tuple(CORPORA)), ("tokenizer", ("char", "byte")),
-                              ("dtype", ("float32", "float64")), ("device", DEVICES)):
+        for name, choices in (("corpus", tuple(CORPORA)), ("tokenizer", ("char", "byte", "wordpiece")),
+                              ("dtype", ("float32", "float64")), ("device", DEVICES), ("model", ("gpt", "bert")),
+                              ("lr_schedule", ("cosine", "linear"))):
             if getattr(self, name) not in choices:
                 words = " or ".join(map(repr, choices))
                 raise ConfigError(f"config: {name} must be {words}, got {getattr(self, name)!r}")
+        self._check_model_fields()
+
+    def _check_model_fields(self):
+        bert = self.model == "bert"
+        if bert != (self.tokenizer == "wordpiece"):
+            wanted = "'wordpiece'" if bert else "'char' or 'byte'"
+            raise ConfigError(f"config: tokenizer must be {wanted} for model={self.model!r}, got {self.tokenizer!r}")
+        _require(0.0 < self.mask_prob < 1.0, "mask_prob", "in (0, 1), e.g. 0.15", self.mask_prob)
+        _require(not bert or self.block_size >= 5, "block_size",
+                 "an integer >= 5 for a BERT ([CLS] A [SEP] B [SEP])", self.block_size)
+        _require(self.lr_schedule != "linear" or self.warmup_iters < self.lr_decay_iters, "warmup_iters",
+                 f"below lr_decay_iters ({self.lr_decay_iters}) for lr_schedule='linear'", self.warmup_iters)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -139,6 +177,12 @@ PRESETS = {
         corpus="stdlib", n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8,
         max_iters=50, lr=3e-3, min_lr=3e-4, warmup_iters=5, lr_decay_iters=50,
         eval_interval=25, eval_iters=4,
+    ),
+    "bert-tiny": RunConfig(
+        corpus="shakespeare", tokenizer="wordpiece", model="bert", n_layer=2, n_head=2, n_embd=128,
+        intermediate=512, block_size=64, vocab_size=4096, dropout=0.0, batch_size=32, max_iters=1500,
+        lr=1e-3, min_lr=0.0, warmup_iters=100, lr_decay_iters=1500, lr_schedule="linear", beta2=0.999,
+        weight_decay=0.01, eval_interval=250, eval_iters=4, val_pairs=1024,
     ),
 }
 

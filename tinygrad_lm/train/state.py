@@ -5,8 +5,9 @@ what was written makes sense before anything is built from it, so a file from an
 version (or one sealed again after an edit) is a one-line ``CheckpointError``, never a
 KeyError or TypeError from deep inside a restore. The metadata of both files of a run:
 
-    run_config     RunConfig fields          model_config   GPTConfig fields
-    tokenizer      Tokenizer.to_dict()       step           int >= 0 (steps taken)
+    run_config     RunConfig fields          model_config   GPTConfig (or BertConfig) fields
+    tokenizer      Tokenizer.to_dict() (a BERT's whole WordPiece vocabulary)
+    step           int >= 0 (steps taken)
     best_val_loss  number (inf before any)   stale_evals    int >= 0 (evaluations without improvement)
     text           {"sha256": hex, "chars": int} of the training text
     last_eval      the latest evaluation record (as logged)
@@ -24,12 +25,13 @@ from pathlib import Path
 
 from ..data import tokenizer_from_dict
 from ..engine import check_device
-from ..models import GPT, GPTConfig
+from ..models import GPT, BertConfig, BertForPreTraining, GPTConfig
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import RunConfig
 from .rundir import BEST, CHECKPOINT
 
 ROLE_OF_NAME = {CHECKPOINT: "checkpoint", BEST: "best"}
+MODELS = {"gpt": (GPTConfig, GPT), "bert": (BertConfig, BertForPreTraining)}  # RunConfig.model -> classes
 
 
 def text_fingerprint(text):
@@ -45,12 +47,12 @@ def _count(meta, key):
 
 
 def read_meta(path, meta):
-    """(RunConfig, GPTConfig, tokenizer) from a checkpoint's metadata, after checking every field above.
+    """(RunConfig, model config, tokenizer) from a checkpoint's metadata, after checking every field above.
 
     Raises CheckpointError naming ``path`` and the first problem."""
     try:
         run = RunConfig.from_dict(meta["run_config"])
-        config = GPTConfig.from_dict(meta["model_config"])
+        config = MODELS[run.model][0].from_dict(meta["model_config"])
         tokenizer = tokenizer_from_dict(meta["tokenizer"])
         _count(meta, "step")
         _count(meta, "stale_evals")
@@ -72,13 +74,14 @@ def read_meta(path, meta):
 
 
 def load_model(path, device="cpu"):
-    """Rebuild a GPT and its tokenizer from a checkpoint file; returns (model on device, tokenizer, meta).
+    """Rebuild the model (a GPT or a BertForPreTraining) and its tokenizer from a checkpoint file;
+    returns (model on device, tokenizer, meta).
 
     A file named checkpoint.safetensors or best.safetensors must hold that role's data."""
     check_device(device, "load_model")
     arrays, meta = load_checkpoint(path, role=ROLE_OF_NAME.get(Path(path).name))
     run, config, tokenizer = read_meta(path, meta)
-    model = GPT(config, dtype=run.dtype)
+    model = MODELS[run.model][1](config, dtype=run.dtype)
     weights = {name[len("model."):]: a for name, a in arrays.items() if name.startswith("model.")}
     try:
         model.load_state_dict(weights)

@@ -1,8 +1,12 @@
-"""The training loop for a GPT: batches in, checkpoints, logs and a loss curve out.
+"""The training loop: batches in, checkpoints, logs and a loss curve out.
 
-One step: draw a (B, T) batch, set the learning rate from the schedule, forward, backward,
+What is trained is a task (``tasks.py``): a GPT on a token stream (``model="gpt"``) or a BERT
+pre-trained on sentence pairs (``model="bert"``, ``bert_task.py``); the task builds the
+model, draws batches, computes the loss and evaluates. This file is the same for both.
+
+One step: draw a batch, set the learning rate from the schedule, forward, backward,
 clip the global gradient norm, AdamW update. Every ``eval_interval`` steps (and at the end)
-the train and validation losses are estimated, a line is appended to ``log.jsonl``, the loss
+the task's train and validation losses (and, for a BERT, accuracies) are estimated, a line is appended to ``log.jsonl``, the loss
 curve is redrawn, and the full state is checkpointed to ``checkpoint.safetensors``; when the
 validation loss improves, the weights also go to ``best.safetensors`` (used for sampling).
 
@@ -11,13 +15,15 @@ batch sampler's RNG state and the model's dropout RNG state, so 100 steps + resu
 steps give bit-identical losses to 200 steps straight. A run resumes when its output
 directory already holds a checkpoint; the run-length knobs (max_iters, eval_interval,
 eval_iters, early_stopping_patience) may change between the two halves, nothing else, and
-the text must be the same (its sha256 and length are in the checkpoint). A run that is
+the text must be the same (its sha256 and length are in the checkpoint). A BERT's WordPiece
+vocabulary is learned once and read back from the checkpoint on resume. A run that is
 complete (at max_iters, or stopped early with the same patience) is left alone: ``run()``
 says so and returns without evaluating, logging or saving. The run directory is locked and
 checked first (``rundir.py``); what a checkpoint must hold is checked by ``state.py``.
 
-Before anything is written, the text must fill one block_size + 1 window in each split and
-the memory estimate must fit (``config.check_text_length``, ``config.check_memory``).
+Before anything is written, the task checks the text (a GPT: one block_size + 1 window in
+each split, ``config.check_text_length``; a BERT: enough documents) and the memory estimate
+(``config.check_memory``).
 
 Divergence: a NaN or infinite training loss (or estimated loss) stops the run with a
 ``NonFiniteLossError`` before the update (or the save), so no checkpoint ever holds the
@@ -26,7 +32,7 @@ checkpoint write (a full disk) stops it with a one-line ``RunDirError``; a faile
 curve write warns once and training goes on.
 
 Devices: with ``device="cuda"`` the model (and so the optimizer state) lives on the GPU; each
-step copies its (B, T) batch there explicitly (``tensor(x, device=...)``), and only the loss
+step copies its batch there explicitly (``tensor(x, device=...)``), and only the loss
 comes back (``loss.item()``). Checkpoints hold host copies, so a run may resume on the other
 device (``device`` is one of the run-length knobs that may change).
 
@@ -47,20 +53,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..data import (
-    BatchSampler,
-    ByteTokenizer,
-    CharTokenizer,
-    load_corpus,
-    train_val_split,
-)
-from ..engine import check_device, tensor
+from ..engine import check_device
 from ..engine.memory import keep_freed_memory
-from ..models import GPT, GPTConfig
-from ..optim import AdamW, clip_grad_norm_, param_groups_for_weight_decay, warmup_cosine
+from ..optim import (
+    AdamW,
+    clip_grad_norm_,
+    linear_decay,
+    param_groups_for_weight_decay,
+    warmup_cosine,
+)
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .config import VAL_FRACTION, check_memory, check_text_length
-from .evaluate import estimate_loss, perplexity
 from .plot import plot_losses
 from .rundir import (
     BEST,
@@ -74,6 +76,7 @@ from .rundir import (
     warn,
 )
 from .state import ROLE_OF_NAME, load_model, read_meta, text_fingerprint
+from .tasks import make_task, model_config
 
 __all__ = ["BEST", "CHECKPOINT", "CURVE", "LOG", "NonFiniteLossError", "Trainer", "load_model", "model_config"]
 RESUMABLE_CHANGES = {"max_iters", "eval_interval", "eval_iters", "early_stopping_patience", "device"}
@@ -83,13 +86,8 @@ class NonFiniteLossError(ValueError):
     """Training produced a NaN or infinite loss; the run stopped without saving that state."""
 
 
-def model_config(run, vocab_size):
-    return GPTConfig(vocab_size=vocab_size, block_size=run.block_size, n_layer=run.n_layer, n_head=run.n_head,
-                     n_embd=run.n_embd, dropout=run.dropout, bias=run.bias, seed=run.seed)
-
-
 class Trainer:
-    """Train a GPT as ``config`` says, writing everything under ``out_dir``.
+    """Train the model ``config`` names (a GPT or a BERT), writing everything under ``out_dir``.
 
     ``Trainer(config, out_dir).run()`` returns a summary dict (final losses, step time). The
     constructor checks the text and the memory estimate, then locks ``out_dir`` (released when
@@ -101,20 +99,15 @@ class Trainer:
         self.config, self.out_dir, self.progress = config, Path(out_dir), progress
         self.device = check_device(config.device, "train")  # before any work: fail fast without a GPU
         check_out_path(self.out_dir)
-        text = load_corpus(config.corpus if not config.text_path else None, config.text_path or None)
-        self.text = text_fingerprint(text)
-        self.tokenizer = CharTokenizer.from_text(text) if config.tokenizer == "char" else ByteTokenizer()
-        ids = self.tokenizer.encode(text)
-        check_text_length(config, len(ids))
-        check_memory(config, self.tokenizer.vocab_size)
+        self.task = make_task(config)  # reads and checks the text (and the memory estimate)
+        self.text = text_fingerprint(self.task.text)
         self.lock = open_run_dir(self.out_dir, overwrite)
         try:
             saved = self._saved_state()
-            self.train_ids, self.val_ids = train_val_split(ids, VAL_FRACTION, block_size=config.block_size)
-            self.model = GPT(model_config(config, self.tokenizer.vocab_size), dtype=config.dtype).to(self.device)
+            self.task.build(self.device, None if saved is None else saved[2])
+            self.model, self.tokenizer, self.sampler = self.task.model, self.task.tokenizer, self.task.sampler
             groups = param_groups_for_weight_decay(self.model.named_parameters(), config.weight_decay)
             self.optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
-            self.sampler = BatchSampler(self.train_ids, config.block_size, config.batch_size, seed=config.seed)
             self.step, self.best_val, self.stale_evals, self.last_eval = 0, math.inf, 0, None
             self.saved_step, self.plot_broken = None, False
             self.log = RunLog(self.out_dir / LOG)
@@ -127,7 +120,8 @@ class Trainer:
 
     # --- checkpoints -----------------------------------------------------------------------
     def _saved_state(self):
-        """(arrays, meta) of the run's checkpoint after checking it fits this config and text; None if none."""
+        """(arrays, meta, tokenizer) of the run's checkpoint after checking it fits this config and text;
+        None if none."""
         path = self.out_dir / CHECKPOINT
         if not path.exists():
             return None
@@ -145,14 +139,14 @@ class Trainer:
             raise CheckpointError(f"{path}: the text {source} changed since this run started (sha256 "
                                   f"{old['sha256'][:12]} -> {new['sha256'][:12]}, {old['chars']:,} -> {new['chars']:,} "
                                   f"characters); restore it to resume, or start over with --overwrite or a new --out")
-        if tokenizer != self.tokenizer:
+        if self.task.tokenizer is not None and tokenizer != self.task.tokenizer:
             raise CheckpointError(f"{path}: its tokenizer does not match its own text; the file is damaged")
         if meta["step"] > self.config.max_iters:
             raise CheckpointError(f"{path}: the run is at step {meta['step']}, beyond max_iters="
                                   f"{self.config.max_iters}; pass max_iters >= {meta['step']} to resume it")
-        return arrays, meta
+        return arrays, meta, tokenizer
 
-    def _restore(self, arrays, meta):
+    def _restore(self, arrays, meta, _tokenizer):
         path = self.out_dir / CHECKPOINT
         weights = {k[len("model."):]: a for k, a in arrays.items() if k.startswith("model.")}
         optim = {k[len("optim."):]: a for k, a in arrays.items() if k.startswith("optim.")}
@@ -160,7 +154,7 @@ class Trainer:
             self.model.load_state_dict(weights)
             self.optimizer.load_state_dict({"meta": meta["optimizer"], "arrays": optim})
             self.sampler.load_state_dict(meta["sampler"])
-            self.model.rng.bit_generator.state = meta["model_rng"]
+            self.task.rng.bit_generator.state = meta["model_rng"]
         except (KeyError, TypeError, ValueError) as error:
             problem = f"lacks {error}" if isinstance(error, KeyError) else str(error)
             raise CheckpointError(f"{path}: the saved state does not fit this run ({problem})") from None
@@ -180,7 +174,7 @@ class Trainer:
         weights = {f"model.{k}": a for k, a in self.model.state_dict().items()}
         optim = {f"optim.{k}": a for k, a in self.optimizer.state_arrays().items()}
         resumable = {**self._meta(), "optimizer": self.optimizer.state_meta(), "sampler": self.sampler.state_dict(),
-                     "model_rng": self.model.rng.bit_generator.state}
+                     "model_rng": self.task.rng.bit_generator.state}
         files = [(BEST, weights, {**self._meta(), "val_loss": val_loss})] if val_loss <= self.best_val else []
         for name, arrays, meta in [*files, (CHECKPOINT, {**weights, **optim}, resumable)]:
             try:
@@ -195,6 +189,8 @@ class Trainer:
     # --- the loop --------------------------------------------------------------------------
     def lr_at(self, step):
         c = self.config
+        if c.lr_schedule == "linear":
+            return linear_decay(step, c.lr, c.lr_decay_iters, c.min_lr, c.warmup_iters)
         return warmup_cosine(step, c.lr, c.warmup_iters, c.lr_decay_iters, c.min_lr)
 
     def _diverged(self, what):
@@ -207,12 +203,10 @@ class Trainer:
         """One optimisation step on a fresh batch; returns the batch loss (a float).
 
         A non-finite loss raises NonFiniteLossError before the update, leaving the model as it was."""
-        x, y = self.sampler.next_batch()  # (B, T) each, on the host
-        x, y = tensor(x, device=self.device), tensor(y, device=self.device)  # explicit copy to the device
         lr = self.lr_at(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        _, loss = self.model(x, y)
+        loss = self.task.train_loss()  # a fresh batch, copied to the device, through the model
         value = float(loss.item())
         if not math.isfinite(value):
             raise self._diverged(f"the training loss of step {self.step + 1} is {value}")
@@ -225,23 +219,18 @@ class Trainer:
         return value
 
     def evaluate(self):
-        c = self.config
-        losses = {}
-        for index, (split, ids) in enumerate((("train", self.train_ids), ("val", self.val_ids))):
-            seed = [c.seed, self.step, index]
-            losses[split] = estimate_loss(self.model, ids, c.block_size, c.batch_size, c.eval_iters, seed)
-        return losses
+        """The task's metrics at this step: {"train_loss", "val_loss", ...} (see tasks.py)."""
+        return self.task.evaluate(self.step)
 
     def _checkpoint_and_log(self, started):
-        losses = self.evaluate()
-        val = losses["val"]
-        if not (math.isfinite(val) and math.isfinite(losses["train"])):
-            raise self._diverged(f"the estimated loss at step {self.step} is train {losses['train']}, val {val}")
+        metrics = self.evaluate()
+        val = metrics["val_loss"]
+        if not (math.isfinite(val) and math.isfinite(metrics["train_loss"])):
+            raise self._diverged(f"the estimated loss at step {self.step} is train {metrics['train_loss']}, val {val}")
         improved = val < self.best_val
         self.stale_evals = 0 if improved else self.stale_evals + 1
         self.best_val = min(self.best_val, val)
-        record = {"kind": "eval", "step": self.step, "train_loss": losses["train"], "val_loss": val,
-                  "val_perplexity": perplexity(val), "elapsed_s": time.perf_counter() - started}
+        record = {"kind": "eval", "step": self.step, **metrics, "elapsed_s": time.perf_counter() - started}
         self.log.append(record)
         self.last_eval = record
         self.save(val)
@@ -292,7 +281,7 @@ class Trainer:
         while self.step < c.max_iters:
             if self.step % c.eval_interval == 0 and self.step != self.saved_step:  # a resumed step is saved
                 last_eval = self._checkpoint_and_log(started)
-                bar.write(_describe(last_eval))
+                bar.write(self.task.describe(last_eval))
                 if self._complete():
                     bar.write(f"early stopping: no val improvement in {self.stale_evals} evaluations")
                     break
@@ -301,11 +290,11 @@ class Trainer:
             step_times.append(time.perf_counter() - tick)
             losses.append(loss)
             self.log.append({"kind": "train", "step": self.step, "loss": loss, "lr": self.lr_at(self.step - 1)})
-            tokens_per_s = c.batch_size * c.block_size / step_times[-1]
+            tokens_per_s = self.task.tokens_per_batch / step_times[-1]
             bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_s:,.0f}")
             bar.update(1)
         if self.step == c.max_iters and (last_eval is None or last_eval["step"] != self.step):
-            bar.write(_describe(self._checkpoint_and_log(started)))
+            bar.write(self.task.describe(self._checkpoint_and_log(started)))
         bar.close()
         return self._summary(losses, step_times, started, already_complete=False)
 
@@ -314,8 +303,3 @@ class Trainer:
                 "median_step_ms": 1000 * float(np.median(step_times)) if step_times else None,
                 "wall_time_s": time.perf_counter() - started, "out_dir": str(self.out_dir),
                 "already_complete": already_complete}
-
-
-def _describe(record):
-    return (f"step {record['step']}: train loss {record['train_loss']:.4f}, val loss {record['val_loss']:.4f} "
-            f"(perplexity {record['val_perplexity']:.2f})")
