@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tinygrad_lm.data import wordpiece_trainer
 from tinygrad_lm.data.corpora import CorpusUnavailableError, load_shakespeare
 from tinygrad_lm.data.wordpiece import SPECIAL_TOKENS, basic_tokenize
 from tinygrad_lm.data.wordpiece_trainer import count_words, train_wordpiece
@@ -76,6 +77,14 @@ def test_incremental_counts_equal_a_full_recount(words, vocab_size, min_frequenc
             train_wordpiece(text, vocab_size, min_frequency)
         return
     assert list(train_wordpiece(text, vocab_size, min_frequency).vocabulary) == expected
+
+
+def test_heap_rebuilds_keep_the_same_vocabulary(monkeypatch):
+    """A heap rebuilt after every merge gives the same vocabulary as the full recount."""
+    text = COURSE + " abab aaa b.a ça hugging pugs buns " * 3
+    expected = reference_vocabulary(text, 60, 1)
+    monkeypatch.setattr(wordpiece_trainer, "HEAP_SLACK", -(10**9))  # rebuilt after every merge
+    assert list(train_wordpiece(text, 60, min_frequency=1).vocabulary) == expected
 
 
 def test_min_frequency_stops_training_early():

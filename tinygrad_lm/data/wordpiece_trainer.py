@@ -22,8 +22,10 @@ describes the same scoring):
 Speed: pair and unit counts are kept up to date incrementally. A merge revisits only the words
 that contain the pair (found through an index pair -> words), and only the scores of pairs
 touching a, b or the new unit change, so only those are pushed again onto a max-heap whose
-stale entries are skipped when popped. Shakespeare's eight tragedies (1.2 MB) to 8,000 tokens
-take seconds, not the hours of a full recount per merge.
+stale entries are skipped when popped; when stale entries outnumber live pairs two to one the
+heap is rebuilt (a heap of millions of dead entries made training 5x slower). Measured on 2
+shared cores: Shakespeare's tragedies (1.2 MB) to 8,000 tokens in 2.7 s; 3 MB of stdlib source
+until no pair is seen twice (20,469 tokens) in 21 s. A full recount per merge would take hours.
 
 Left out: the tokenizer itself (wordpiece.py), Hugging Face's `limit_alphabet` and
 `initial_alphabet` options, and byte fallback.
@@ -44,6 +46,7 @@ from tinygrad_lm.data.wordpiece import (
 )
 
 Pair = tuple[str, str]
+HEAP_SLACK = 50_000  # the heap is rebuilt when it holds more than 2 * pairs + HEAP_SLACK entries
 
 
 def count_words(texts: Iterable[str], lowercase: bool = True, strip_accents: bool | None = None,
@@ -141,17 +144,22 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, min_frequency: int = 
                          f"{len(vocabulary)}; raise vocab_size or drop rare characters from the text")
     known = set(vocabulary)
     state = _MergeState(word_counts)
-    heap = [state.entry(pair) for pair in state.pair_freq]
+    # Only pairs seen min_frequency times go on the heap: an existing pair only ever gets rarer.
+    heap = [state.entry(pair) for pair, freq in state.pair_freq.items() if freq >= min_frequency]
     heapq.heapify(heap)
     while len(vocabulary) < vocab_size and heap:
         entry = heapq.heappop(heap)
-        if not state.is_current(entry) or entry[3] < min_frequency:
-            continue  # stale (a fresher entry was pushed) or too rare (it can only get rarer)
+        if not state.is_current(entry):
+            continue  # stale: a fresher entry was pushed when its counts changed
         (a, b), merged = entry[2], entry[2][0] + entry[2][1][len(CONTINUATION_PREFIX):]
         state.merge((a, b), merged)
         if merged not in known:
             known.add(merged)
             vocabulary.append(merged)
         for pair in state.pairs_of[a] | state.pairs_of[b] | state.pairs_of[merged]:
-            heapq.heappush(heap, state.entry(pair))  # their unit counts changed, so their scores did
+            if state.pair_freq[pair] >= min_frequency:  # their counts changed, so their scores did
+                heapq.heappush(heap, state.entry(pair))
+        if len(heap) > 2 * len(state.pair_freq) + HEAP_SLACK:
+            heap = [state.entry(pair) for pair, freq in state.pair_freq.items() if freq >= min_frequency]
+            heapq.heapify(heap)
     return WordPieceTokenizer(vocabulary, lowercase=lowercase, strip_accents=strip_accents)
