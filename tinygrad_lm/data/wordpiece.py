@@ -22,7 +22,10 @@ The five special tokens [PAD] [UNK] [CLS] [SEP] [MASK] must be in the vocabulary
 literally in the input text, they are kept whole (as Hugging Face's tokenizer does); pass
 ``match_special_tokens=False`` to tokenize them like any other text. These choices follow
 Hugging Face's ``tokenizers`` (BertNormalizer + BertPreTokenizer + WordPiece), against which the
-tests check the ids; its character tables give the same answers as Python's `unicodedata`.
+tests check the ids. Character classes come from Python's `unicodedata` (Unicode 14.0 on
+Python 3.11); HF's Rust tables are Unicode 8.0's, so the two differ on characters added or
+recategorised since (503 of 1,112,064 code points, in scripts and signs added after 2015; see
+tests/data/test_wordpiece_parity.py). Google's original BERT code also asks `unicodedata`.
 
 Character classes are looked up through `str.translate` tables that fill themselves in the
 first time they meet a character, and each word's pieces are cached, so encoding runs at C
@@ -137,7 +140,10 @@ class WordPieceTokenizer:
     """BERT's tokenizer over a vocabulary of WordPiece tokens (index = id).
 
     `encode(text)` gives the ids of the text alone; `encode_pair` and `encode_batch` add
-    [CLS] a [SEP] (b [SEP]) with token-type ids, truncate and pad for a model.
+    [CLS] a [SEP] (b [SEP]) with token-type ids, truncate and pad for a model. Options:
+    `lowercase` (uncased vocabularies such as MiniLM's), `strip_accents` (None: as lowercase),
+    `max_input_chars_per_word`, `match_special_tokens` (see the module docstring); `source`
+    names the vocabulary in error messages.
     """
 
     kind = "wordpiece"
