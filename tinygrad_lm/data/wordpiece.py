@@ -316,7 +316,8 @@ class WordPieceTokenizer:
     def encode_pair(self, text_a: str, text_b: str | None = None, max_length: int | None = None,
                     truncation: str = "longest_first") -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """[CLS] a [SEP] (b [SEP]) -> (ids, token_type_ids), int64 (T,) each; type 0 for
-        [CLS], a and its [SEP], 1 for b and its [SEP]. `max_length` counts the special tokens."""
+        [CLS], a and its [SEP], 1 for b and its [SEP]. `max_length` counts the special tokens;
+        a single text is cut at its end. An empty text gives just [CLS] [SEP]."""
         a = self._ids_list(text_a)
         b = None if text_b is None else self._ids_list(text_b)
         a, b = self._truncate(a, b, max_length, truncation)
