@@ -13,6 +13,7 @@ losses, gradients and weights. The Numba compile-time measurement (a
 cold compile of the whole table) is marked slow.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -192,3 +193,34 @@ def test_kernels_measures_numba_compile_time_cold_then_warm(tmp_path):
         timings = payload["numba_compile_time"][which]
         assert timings["total_s"] > 0
         assert set(timings["first_call_s"]) == {case["case"] for case in payload["cases"]}
+
+
+def test_wordpiece_speed_quick(tmp_path):
+    """Needs the MiniLM download (cached after the first fetch); HF tokenizers is in the test extra."""
+    result = run_script("wordpiece_speed.py", tmp_path)
+    check_ran(result)
+    payload = json.loads((tmp_path / "out" / "wordpiece_speed.json").read_text())
+    check_common(payload, "wordpiece_speed.py")
+    assert set(payload["corpora"]) == {"shakespeare lines", "stdlib docstrings"}
+    for corpus in payload["corpora"].values():
+        assert corpus["texts"] > 0 and corpus["tokens"] > corpus["texts"]
+        contenders = corpus["contenders"]
+        for name in ("tinygrad_lm", "tinygrad_lm cold"):
+            check_stats(contenders[name], "ms")
+        if importlib.util.find_spec("tokenizers") is not None:
+            assert corpus["ids_identical"] is True
+            check_stats(contenders["HF encode"], "ms")
+
+
+def test_bert_embed_quick_without_torch(tmp_path):
+    result = run_script("bert_embed.py", tmp_path, "--batches", "1")
+    check_ran(result)
+    payload = json.loads((tmp_path / "out" / "bert_embed.json").read_text())
+    check_common(payload, "bert_embed.py")
+    contenders = payload["contenders"]
+    assert HIDDEN_REASON in contenders["pytorch"]["reason"]
+    running = [name for name, stats in contenders.items() if name != "pytorch"]
+    assert running and all(name.startswith("tinygrad_lm") for name in running)
+    for name in running:
+        check_stats(contenders[name], "ms")
+        assert contenders[name]["sentences_per_s"] > 0 and contenders[name]["time_vs_pytorch"] is None
