@@ -10,9 +10,10 @@ The pipeline, one function or class per step::
     x, y = sampler.next_batch()                    # int64 (32, 64) each; y is x shifted by one
 
 BERT's WordPiece lives in wordpiece.py (`WordPieceTokenizer`, `train_wordpiece`). Pretrained
-model files (`fetch_pretrained`) come from package registries, like the corpora.
-This package imports only NumPy and the standard library. Left out: the training loop
-(tinygrad_lm.train).
+model files (`fetch_pretrained`) come from package registries, like the corpora;
+`load_pretrained("all-MiniLM-L6-v2")` returns a BERT and its tokenizer and `embed` turns texts
+into sentence vectors (pretrained.py: the one place here that builds a model). Left out: the
+training loop (tinygrad_lm.train).
 """
 
 from tinygrad_lm.data.batching import BatchSampler, check_split_length, train_val_split
@@ -34,6 +35,7 @@ from tinygrad_lm.data.corpora import (
     load_stdlib_source,
     load_text_file,
 )
+from tinygrad_lm.data.pretrained import embed, load_pretrained
 from tinygrad_lm.data.pretrained_files import (
     PRETRAINED,
     PretrainedSource,
@@ -81,9 +83,11 @@ __all__ = [
     "WordPieceTokenizer",
     "basic_tokenize",
     "cache_dir",
+    "embed",
     "check_split_length",
     "fetch_pretrained",
     "load_corpus",
+    "load_pretrained",
     "load_shakespeare",
     "load_stdlib_source",
     "load_text_file",
