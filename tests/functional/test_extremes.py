@@ -114,6 +114,10 @@ def test_cross_entropy(x, smoothing, reduction, data):
 def test_attention(dtype, data):
     b, tq, tk = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
     q = data.draw(ts.extreme_float_arrays((b, tq, 2), dtype))
+    # No +-max: whether q k^T * scale, and the gradients' products, overflow to inf depends on
+    # where the scale is multiplied in (the composed op scales the scores, the fused one folds
+    # the scale into the score gradient), so the two may differ there by inf against finite.
+    q = np.where(np.abs(q) == np.finfo(dtype).max, np.sign(q) * 1e4, q).astype(dtype)
     k, v = (data.draw(ts.float_arrays(s, dtype)) for s in [(b, tk, 2), (b, tk, 2)])
     mask, causal = data.draw(st.none() | hnp.arrays(np.bool_, (b, tq, tk))), data.draw(st.booleans())
     size = (np.where(np.isfinite(q), np.abs(q.astype(np.float64)), 0).max() + 1) * 64

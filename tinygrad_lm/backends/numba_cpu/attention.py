@@ -129,9 +129,13 @@ def _rebuild_probabilities(s, mask, has_mask, causal, scale, lse, fast):
         end = 0 if row_lse == -math.inf else _key_end(i, tq, tk, causal)  # no visible key: p = 0
         fill = 0.0 if row_lse == row_lse else math.nan  # p where hidden
         for j in range(end):
-            hidden = has_mask and not mask[b, i, j]
-            s[b, i, j] = s[b, i, j] * scale  # rounded to s's dtype, as the forward's scores were
-            s[b, i, j] = fill if hidden else exp_nonpositive_of(s[b, i, j] - row_lse, fast)
+            s[b, i, j] *= scale  # rounded to s's dtype, as the forward's scores were (lse is too)
+        for j in range(end):
+            s[b, i, j] = exp_nonpositive_of(s[b, i, j] - row_lse, fast)
+        if has_mask:
+            for j in range(end):
+                if not mask[b, i, j]:
+                    s[b, i, j] = fill
         for j in range(end, tk):
             s[b, i, j] = fill
 
@@ -139,20 +143,23 @@ def _rebuild_probabilities(s, mask, has_mask, causal, scale, lse, fast):
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
 def _score_gradients(p, keep, has_keep, mask, has_mask, causal, out, gout, scale, gp):
     """In place: gp (B, Tq, Tk) = gout v^T -> gs = scale p (gp keep - delta), delta_i = gout_i . out_i,
-    and 0 where hidden (no gradient into a masked score, even in a NaN row)."""
+    and 0 where hidden (no gradient into a masked score, even in a NaN row, as in numpy_ref)."""
     batch, tq, tk = p.shape
     for row in prange(batch * tq):  # row (b, i)
         b, i = row // tq, row % tq
-        end = _key_end(i, tq, tk, causal)
         delta = 0.0  # sum_j p_ij keep_ij gp_ij, computed as gout_i . out_i (FlashAttention)
         for e in range(out.shape[2]):
             delta += gout[b, i, e] * out[b, i, e]
-        for j in range(end):
+        probe = 0.0  # NaN if any gs is: only then can a hidden one be 0 * NaN
+        for j in range(tk):  # where hidden, p = 0 and so gs = 0, unless NaN met it: see below
             kept = gp[b, i, j] * keep[b, i, j] if has_keep else gp[b, i, j]
-            hidden = has_mask and not mask[b, i, j]
-            gp[b, i, j] = 0.0 if hidden else scale * p[b, i, j] * (kept - delta)
-        for j in range(end, tk):
-            gp[b, i, j] = 0.0
+            gp[b, i, j] = scale * p[b, i, j] * (kept - delta)
+            probe += gp[b, i, j]
+        if probe != probe:  # a NaN row, or NaN in gout v^T: 0, not NaN * 0, where hidden
+            end = _key_end(i, tq, tk, causal)
+            for j in range(tk):
+                if j >= end or (has_mask and not mask[b, i, j]):
+                    gp[b, i, j] = 0.0
 
 
 @float16_via_float32

@@ -11,8 +11,10 @@ The tanh form is evaluated through the logistic sigmoid, an exact identity:
 with e = exp(-|z|) <= 1, so the exponent is never positive: sigma(z) = 1 / (1 + e) for z >= 0
 and e / (1 + e) for z < 0. One ``exp`` costs far less than a ``tanh``, and 1 + tanh(u), which
 cancels to 0 for large negative x, is never formed. The backward uses
-1 - tanh(u)^2 = 4 sigma (1 - sigma). u is computed from x clipped to +-100, where sigma(2u) is
-already exactly 0 or 1, so x^3 and x^2 stay finite up to float64's max (as in the reference).
+1 - tanh(u)^2 = 4 sigma (1 - sigma). Past |x| ~ 22 sigma(2u) is exactly 0 or 1, so an x^3 that
+overflows (float64 past 1e102) changes nothing; in the backward, x^2 is capped at 1e300 so that
+0 * x^2 stays 0 there (the reference clips x to +-100 instead, to the same effect), while
+x = +-inf still gives NaN.
 
 For float32 arrays, exp and erf are the vectorisable polynomials of ``_math.py`` (the whole
 loop then runs as SIMD code); float64 arrays use the C library's exact functions. Both keep
@@ -36,13 +38,12 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 GELU_CUBIC = 0.044715
-TANH_FLAT = 100.0  # |x| past which sigma(2u) is 0 or 1 exactly (from ~22: exp(-2u) underflows); x^3 = 1e6
 
 
 @njit(cache=True, error_model="numpy")
-def _sigmoid_of_2u(c, fast):
-    """sigma(2u), u = sqrt(2/pi) (c + 0.044715 c^3): the tanh form's 0.5 (1 + tanh(u)), c = x clipped."""
-    z = 2.0 * SQRT_2_OVER_PI * (c + GELU_CUBIC * c * c * c)
+def _sigmoid_of_2u(x, fast):
+    """sigma(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the tanh form's 0.5 (1 + tanh(u))."""
+    z = 2.0 * SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)
     e = exp_nonpositive_of(-abs(z), fast)  # exp(-|z|), in (0, 1]
     return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
 
@@ -52,7 +53,7 @@ def _gelu_fwd_flat(x, tanh_form, fast, y):
     for i in prange(x.shape[0]):  # element i
         xi = float(x[i])
         if tanh_form:
-            y[i] = xi * _sigmoid_of_2u(min(max(xi, -TANH_FLAT), TANH_FLAT), fast)  # = 0.5 x (1 + tanh(u))
+            y[i] = xi * _sigmoid_of_2u(xi, fast)  # = 0.5 x (1 + tanh(u))
         else:
             y[i] = 0.5 * xi * (1.0 + erf_of(xi * INV_SQRT_2, fast))  # x Phi(x)
 
@@ -77,10 +78,9 @@ def _gelu_bwd_flat(x, gy, tanh_form, fast, gx):
     for i in prange(x.shape[0]):  # element i
         xi = float(x[i])
         if tanh_form:
-            c = min(max(xi, -TANH_FLAT), TANH_FLAT)  # past +-100 the second term is exactly 0
-            s = _sigmoid_of_2u(c, fast)  # 0.5 (1 + t), t = tanh(u)
-            du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * c * c)  # d/dx of tanh's argument u
-            slope = s + 2.0 * c * s * (1.0 - s) * du + 0.0 * xi  # 0.5 (1 + t) + 0.5 x (1 - t^2) du; 0 * x: NaN at +-inf
+            s = _sigmoid_of_2u(xi, fast)  # 0.5 (1 + t), t = tanh(u)
+            du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * min(xi * xi, 1e300))  # d/dx of u; x^2 capped
+            slope = s + xi * (2.0 * s * (1.0 - s)) * du  # 0.5 (1 + t) + 0.5 x (1 - t^2) du; never 2 x = inf
         else:
             cdf = 0.5 * (1.0 + erf_of(xi * INV_SQRT_2, fast))  # Phi(x)
             slope = cdf + xi * INV_SQRT_2PI * exp_nonpositive_of(-0.5 * xi * xi, fast)  # Phi(x) + x phi(x)
