@@ -17,8 +17,9 @@ The parts written against ``xp`` are run on NumPy in test_cupy_gpu_numpy.py.
    every kernel against ``numpy_ref`` over several shapes (T = 1, odd sizes, rows wider than
    a block, more rows than one layer_norm chunk), float32 and float64, within
    ``atol + rtol * scale`` scaled to the dtype's epsilon; fully masked attention rows give
-   exact zeros and lse = -inf; embedding_bwd is bit-identical to the reference and every
-   kernel bit-identical from one run to the next.
+   exact zeros and lse = -inf; extreme inputs (NaN, +-inf, +-max, rows of -inf) give NaN and
+   inf exactly where the reference does; embedding_bwd is bit-identical to the reference and
+   every kernel bit-identical from one run to the next.
 Nothing in this file has run on a GPU yet.
 """
 
@@ -387,3 +388,38 @@ def test_adamw_updates_a_non_contiguous_view_in_place_and_float16_works_on_the_g
     (y,) = on_gpu(cp, "softmax_fwd", (x,))
     assert y.dtype == np.float16
     check_close(y, R.softmax_fwd(x.astype(np.float32)), dtype=np.float16)
+
+
+def nonfinite_agree(got, want):
+    """NaN and +-inf at the same places (the GPU's finite values are checked by the tests above)."""
+    assert got.dtype == want.dtype
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.array_equal(np.where(np.isinf(got), np.sign(got), 0), np.where(np.isinf(want), np.sign(want), 0))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_extreme_inputs_give_nan_and_inf_where_the_reference_does_on_the_gpu(cp, dtype):
+    from tinygrad_lm.testing.strategies import extreme_values
+
+    rng = np.random.default_rng(9)
+    x = rng.choice(np.array(extreme_values(dtype) + (0.5, -1.5, 2.0), dtype), size=(64, 7))  # (N, C)
+    x[0], x[1] = -np.inf, [np.inf, 0, 1, 2, 3, 4, 5]  # a row of -inf only; a row holding +inf
+    targets, weight = rng.integers(-1, 7, 64), np.ones(7, dtype)
+    with np.errstate(all="ignore"):
+        for name, args in [("softmax_fwd", (x,)), ("log_softmax_fwd", (x,)), ("gelu_fwd", (x, "none")),
+                           ("gelu_bwd", (x, np.ones_like(x), "tanh")), ("layer_norm_fwd", (x, weight, weight, 1e-5)),
+                           ("cross_entropy_fwd", (x, targets, weight, -1, 0.0)),
+                           ("cross_entropy_fwd", (x, targets, weight, -1, 0.1))]:
+            want = getattr(R, name)(*args)
+            for g, w in zip(on_gpu(cp, name, args), want if isinstance(want, tuple) else (want,)):
+                nonfinite_agree(g, w)
+        q = rng.standard_normal((2, 5, 8)).astype(dtype)
+        q[0, 1, 3], q[1, 2, 0] = np.nan, np.inf  # a NaN query row; an inf one (scores +-inf)
+        k, v, gout = (rng.standard_normal(s).astype(dtype) for s in [(2, 6, 8), (2, 6, 4), (2, 5, 4)])
+        out, lse = R.attention_fwd(q, k, v, None, None, True, 0.35)
+        for g, w in zip(on_gpu(cp, "attention_fwd", (q, k, v, None, None, True, 0.35)), (out, lse)):
+            nonfinite_agree(g, w)
+        for g, w in zip(on_gpu(cp, "attention_bwd", (q, k, v, None, None, out, lse, gout, True, 0.35)),
+                        R.attention_bwd(q, k, v, None, None, out, lse, gout, True, 0.35)):
+            nonfinite_agree(g, w)
