@@ -69,7 +69,7 @@ FIGURES.mkdir(parents=True, exist_ok=True)
 # a word tokenizer makes them short but cannot spell a word it has not seen. WordPiece
 # (Schuster & Nakajima 2012; BERT's tokenizer) sits between: frequent words are one token,
 # rare ones are spelled from pieces, and a piece that continues a word carries the prefix
-# `##` ("unaffable" -> `un ##aff ##able`).
+# `##` (MiniLM reads "embedding" as `em ##bed ##ding`).
 #
 # First the *basic tokenizer* cuts text into words: control characters dropped, accents
 # stripped and letters lowercased (for an uncased vocabulary), every punctuation mark and every
@@ -143,9 +143,8 @@ print("A man is eating food. ->", food_ids.tolist())
 # them constantly: the score freq(ab) / (freq(a) freq(b)) prefers pairs of *rare* units, so
 # merges of the commonest letters (e, r, d, h) come last, once the vocabulary is large. A
 # vocabulary that makes frequent words whole needs a frequency-driven rule (BPE's) or far
-# more tokens. The ids
-# of "A man is eating food." are the known ones, [CLS] first and [SEP] last, and the command
-# line gives the same: `tinygrad-lm tokenize --json "A man is eating food."`.
+# more tokens. The ids of "A man is eating food." are the known ones, [CLS] first and [SEP]
+# last; the command line gives the same: `tinygrad-lm tokenize --json "A man is eating food."`.
 #
 # ## 2. Masked-language modelling: the 15% and the 80/10/10
 #
@@ -198,8 +197,8 @@ print(f"chosen {chosen_fraction:.3f} of the tokens; of those [MASK] {shares['mas
       f"random {shares['random']:.3f}, unchanged {shares['same']:.3f}")
 
 # %% [markdown]
-# (A random replacement can draw the original token, about once in the vocabulary's size, so
-# "unchanged" is a hair above 10%.)
+# (A random replacement can draw the original token, once in about V draws; it then counts as
+# unchanged here, a difference far below the noise of these counts.)
 #
 # ## 3. The two losses
 #
@@ -215,7 +214,8 @@ print(f"chosen {chosen_fraction:.3f} of the tokens; of those [MASK] {shares['mas
 #
 # The training loss is their sum. At initialisation each should be the loss of a uniform
 # guess: ln V for the masked tokens, ln 2 for the pairs. A few AdamW steps on fresh batches
-# must bring both down (a real run is `tinygrad-lm train --preset bert-tiny`, see README).
+# must bring the masked-LM loss down (a real run is `tinygrad-lm train --preset bert-tiny`,
+# see README).
 
 # %%
 config = BertConfig(vocab_size=ours.vocab_size, hidden=64, n_layers=2, n_heads=2, intermediate=128,
@@ -317,9 +317,11 @@ plt.close(fig)
 # path's), while post-LN's are several times smaller and rise and fall with what each
 # LayerNorm does to them on the way down.
 #
-# Why does BERT keep post-LN, then? Because its weights were trained that way, and the layout
-# is part of the function: the same weights arranged pre-LN compute something else entirely.
-# MiniLM's blocks can be switched in place:
+# Why is BERT post-LN, then? It followed the original Transformer (2017); the analysis that
+# favours pre-LN came later (Xiong et al. 2020), and post-LN, when it does train (warm-up, not
+# too deep), often ends a little better (Liu et al. 2020). For a loaded model the reason is
+# stricter: the layout is part of the function its weights were trained for, and the same
+# weights arranged pre-LN compute something else. MiniLM's blocks can be switched in place:
 
 # %%
 pair = ["A man is eating food.", "A man is eating a piece of bread."]
@@ -334,7 +336,7 @@ print(f"cosine of the pair: post-LN {float(post[0] @ post[1]):.4f}, same weights
       f"{float(pre[0] @ pre[1]):.4f}; each text's two vectors agree to cosine {same_text_agreement:.3f}")
 
 # %% [markdown]
-# Arranged pre-LN, MiniLM's weights send every sentence to nearly the same vector: the pair's
+# Arranged pre-LN, MiniLM's weights send the two sentences to nearly the same vector: their
 # cosine is near 1, and each text's new vector is nearly orthogonal to its true one. The
 # weights only make sense in the layout they were trained in.
 #
@@ -395,15 +397,15 @@ print(f"sinusoidal: similarity depends on the distance only (spread along each d
 # all-MiniLM-L6-v2 is a sentence-embedding model: the mean of its output vectors over the
 # real tokens, divided by its length, is a sentence vector, and the cosine of two such
 # vectors measures how alike the sentences are. `load_pretrained` mapped every Hugging Face
-# tensor name onto our `BertModel` (checking every shape), and `embed` pools. The published
-# value for the two sentences below is 0.7553.
+# tensor name onto our `BertModel` (checking every shape), and `embed` pools. For the two
+# sentences below the reference implementation (sentence-transformers) gives 0.7553.
 
 # %%
 sentences = pair + ["A man is playing a guitar.", "The new movie is awesome!", "Thou art a villain."]
 vectors = embed(minilm, tokenizer, sentences)  # (5, 384), unit rows
 cosines = vectors @ vectors.T  # (5, 5)
 known = float(cosines[0, 1])
-print(f"cos({pair[0]!r}, {pair[1]!r}) = {known:.4f}   (published: 0.7553)")
+print(f"cos({pair[0]!r}, {pair[1]!r}) = {known:.4f}   (reference: 0.7553)")
 for i, text in enumerate(sentences):
     print(f"{text:<36}" + " ".join(f"{c:6.3f}" for c in cosines[i]))
 
@@ -452,7 +454,10 @@ print(f"'it' -> 'animal', the largest weight over the 72 heads: layer {layer}, h
       f"{to_animal[layer, head]:.2f} (to 'street': {weights[layer, head, it, street]:.2f}; "
       f"a uniform head gives 1/{len(tokens)} = {1 / len(tokens):.2f})")
 
-previous_token_head = int(np.argmax(np.trace(weights[0], offset=-1, axis1=1, axis2=2)))  # sum of p[t, t-1]
+to_previous = np.trace(weights[0], offset=-1, axis1=1, axis2=2) / (len(tokens) - 1)  # (heads,) mean p[t, t-1]
+previous_token_head = int(np.argmax(to_previous))
+print(f"layer 0, head {previous_token_head}: on average {to_previous[previous_token_head]:.2f} of a token's "
+      f"attention goes to the token before it")
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
 for ax, (shown_layer, shown_head, what) in zip(axes, [
         (0, previous_token_head, "the head of layer 0 that looks most at the previous token"),
@@ -483,11 +488,13 @@ plt.close(fig)
 # the masked-LM loss falls; post-LN keeps the stream at unit scale while pre-LN's grows, and
 # the layout changes what the weights compute; MiniLM's learned positions are smooth and the
 # sinusoidal ones depend on distance only; MiniLM gives the known cosine 0.7553; the
-# recomputed attention is the model's own, and it sends "it" to "animal".
+# recomputed attention is the model's own; one head of layer 0 reads the previous token, and
+# one later head sends "it" to "animal".
 
 # %%
 assert food_ids.tolist() == [101, 1037, 2158, 2003, 5983, 2833, 1012, 102]
 assert ours.tokenize("the") == ["th", "##e"] and tokenizer.tokenize("the") == ["the"]
+assert tokenizer.tokenize("embedding") == ["em", "##bed", "##ding"]
 assert abs(chosen_fraction - 0.15) < 0.01, chosen_fraction
 assert abs(shares["mask"] - 0.8) < 0.03 and abs(shares["random"] - 0.1) < 0.03 and abs(shares["same"] - 0.1) < 0.03, shares
 assert abs(first_mlm - math.log(ours.vocab_size)) < 0.2 and abs(first_nsp - math.log(2)) < 0.1, history[0]
@@ -499,6 +506,7 @@ assert neighbours > far_apart + 0.3 and toeplitz_error < 1e-9, (neighbours, far_
 assert abs(known - 0.7553) < 1e-4, known
 assert largest_difference < 1e-4 and np.allclose(weights.sum(axis=-1), 1.0, atol=1e-5)
 assert np.allclose(weights, library, atol=1e-5)
+assert to_previous[previous_token_head] > 0.8, to_previous
 assert to_animal[layer, head] > 0.5 and to_animal[layer, head] > 5 * weights[layer, head, it, street]
 print(f"checked: known ids and cosine {known:.4f}, masking {chosen_fraction:.3f} / {shares['mask']:.2f} / "
       f"{shares['random']:.2f} / {shares['same']:.2f}, masked-LM {first_mlm:.2f} -> {last_mlm:.2f}, "
