@@ -81,7 +81,11 @@ def _widened(x, dtype):
 
 
 def softmax(x, axis=-1):
-    """y = exp(x - m) / sum_axis exp(x - m), m = max_axis x (the shift keeps exp from overflowing)."""
+    """y = exp(x - m) / sum_axis exp(x - m), m = max_axis x (the shift keeps exp from overflowing).
+
+    A row of -inf only gives 0 with a zero gradient (like a fully masked attention row, and
+    without a NumPy warning); NaN or +inf anywhere in a row makes that row NaN (as PyTorch).
+    """
     x = float_tensor("softmax", x)
     axis = class_axis("softmax", x, axis)
     e = (x - _row_max(x, axis)).exp()
@@ -89,7 +93,11 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """y = (x - m) - log sum_axis exp(x - m): log-sum-exp, never log(softmax) (log 0 = -inf)."""
+    """y = (x - m) - log sum_axis exp(x - m): log-sum-exp, never log(softmax) (log 0 = -inf).
+
+    A row of -inf only stays -inf, its gradient is the upstream one (softmax 0 takes nothing
+    back); NaN or +inf anywhere in a row makes that row NaN.
+    """
     x = float_tensor("log_softmax", x)
     axis = class_axis("log_softmax", x, axis)
     shifted = x - _row_max(x, axis)

@@ -273,13 +273,19 @@ class Dropout(Function):
 
 # --- the wrappers users call ---------------------------------------------------------------
 def softmax(x, axis=-1):
-    """softmax along ``axis`` (fused). y = exp(x - max) / sum exp(x - max); see numpy_ref.softmax_fwd."""
+    """softmax along ``axis`` (fused). y = exp(x - max) / sum exp(x - max); see numpy_ref.softmax_fwd.
+
+    A row of -inf only gives 0 (zero gradient); NaN or +inf in a row gives a NaN row.
+    """
     x = float_tensor("softmax", x)
     return Softmax.apply(x, axis=class_axis("softmax", x, axis))
 
 
 def log_softmax(x, axis=-1):
-    """log_softmax along ``axis`` (fused). y = x - max - log sum exp(x - max)."""
+    """log_softmax along ``axis`` (fused). y = x - max - log sum exp(x - max).
+
+    A row of -inf only stays -inf (gradient: the upstream one); NaN or +inf in a row: NaN.
+    """
     x = float_tensor("log_softmax", x)
     return LogSoftmax.apply(x, axis=class_axis("log_softmax", x, axis))
 

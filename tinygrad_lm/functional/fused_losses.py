@@ -106,8 +106,9 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, weigh
     """Cross-entropy of logits (..., C) against integer targets (...) (fused), PyTorch's definition.
 
     loss_i = (1 - s)(-w_{t_i} log p_{i,t_i}) + (s / C) sum_c (-w_c log p_ic), 0 where ignored;
-    "mean" divides the sum by sum_{i counted} w_{t_i}, and gives 0 (zero gradient) when nothing
-    is counted (PyTorch: NaN). The class axis is last. Full statement: composed.cross_entropy.
+    "mean" divides the sum by sum_{i counted} w_{t_i}, and is NaN with a zero gradient when
+    nothing is counted, as in PyTorch. A target logit of -inf gives +inf; NaN or +inf in a
+    counted row gives NaN. The class axis is last. Full statement: composed.cross_entropy.
     """
     logits, targets, weight = cross_entropy_args(logits, targets, ignore_index, label_smoothing, weight, reduction)
     xp = array_module(logits.data)
