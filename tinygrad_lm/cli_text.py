@@ -29,13 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lm.data import (
-    PRETRAINED,
-    ByteTokenizer,
-    WordPieceTokenizer,
-    fetch_pretrained,
-)
+from tinygrad_lm.data import PRETRAINED, ByteTokenizer
 from tinygrad_lm.data.pretrained import PretrainedError, embed, load_pretrained
+from tinygrad_lm.data.pretrained import load_tokenizer as load_wordpiece
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SHOWN_COMPONENTS = 6  # components of each vector printed without --json
@@ -47,18 +43,7 @@ Pieces = Callable[[str], tuple[list[str], list[int]]]
 
 def _wordpiece(name_or_dir: str) -> Pieces:
     """[CLS] text [SEP] through the WordPiece vocabulary of a known model or a local folder."""
-    folder = Path(name_or_dir)
-    if not folder.is_dir() and name_or_dir in PRETRAINED:
-        folder = Path(fetch_pretrained(name_or_dir))
-    if not (folder / "vocab.txt").is_file():
-        raise PretrainedError(f"--tokenizer {name_or_dir}: no vocab.txt there; give a known name "
-                              f"({', '.join(TOKENIZERS)}) or a folder holding a BERT vocab.txt")
-    settings = folder / "tokenizer_config.json"
-    try:
-        lowercase = json.loads(settings.read_text(encoding="utf-8")).get("do_lower_case", True) if settings.is_file() else True
-    except (OSError, ValueError, AttributeError) as error:  # unreadable, not JSON, not an object
-        raise PretrainedError(f"{settings}: not a readable JSON object ({error})") from None
-    tokenizer = WordPieceTokenizer.from_vocab_file(folder / "vocab.txt", lowercase=bool(lowercase))
+    tokenizer = load_wordpiece(name_or_dir)
 
     def pieces(text):
         ids = tokenizer.encode_pair(text)[0].tolist()  # (T,) with [CLS] and [SEP], untruncated
@@ -81,7 +66,7 @@ def _bytes(_name: str) -> Pieces:
 TOKENIZERS: dict[str, Callable[[str], Pieces]] = {**dict.fromkeys(PRETRAINED, _wordpiece), "byte": _bytes}
 
 
-def load_tokenizer(name_or_dir: str) -> Pieces:
+def tokenizer_pieces(name_or_dir: str) -> Pieces:
     """The WordPiece vocabulary of a local folder (it wins over a registered name spelled the same,
     as in ``load_pretrained``), else the registered tokenizer of that name."""
     if Path(name_or_dir).is_dir():
@@ -115,7 +100,7 @@ def add_tokenize_parser(subparsers) -> None:
 
 
 def run_tokenize(args) -> int:
-    pieces = load_tokenizer(args.tokenizer)
+    pieces = tokenizer_pieces(args.tokenizer)
     rows = [pieces(text) for text in args.texts]
     if args.json:
         print(json.dumps([ids for _, ids in rows]))

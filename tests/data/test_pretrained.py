@@ -13,7 +13,12 @@ import warnings
 import numpy as np
 import pytest
 
-from tinygrad_lm.data.pretrained import PretrainedError, embed, load_pretrained
+from tinygrad_lm.data.pretrained import (
+    PretrainedError,
+    embed,
+    load_pretrained,
+    load_tokenizer,
+)
 from tinygrad_lm.data.pretrained_files import (
     PretrainedUnavailableError,
     UnknownPretrainedError,
@@ -135,6 +140,14 @@ def test_a_local_copy_loads_and_a_wrong_vocabulary_is_refused(minilm_dir, tmp_pa
 needs_transformers = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None,
     reason="optional oracle: needs torch and transformers (pip install torch==2.13.0 transformers)")
+
+
+def test_load_tokenizer_reads_the_vocabulary_alone_and_names_a_folder_without_one(minilm_dir, tmp_path):
+    tokenizer = load_tokenizer(minilm_dir)
+    assert tokenizer.encode_pair("A man is eating food.")[0].tolist() == [101, 1037, 2158, 2003, 5983, 2833, 1012, 102]
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(PretrainedError, match="no vocab.txt"):
+        load_tokenizer(tmp_path)
 
 
 @pytest.mark.slow  # importing torch and transformers alone takes seconds

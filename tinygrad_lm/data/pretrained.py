@@ -113,8 +113,7 @@ def load_pretrained(name_or_dir):
         modes = sorted(key for key, value in pooling.items() if key.startswith("pooling_mode_") and value)
         warnings.warn(f"load_pretrained: {POOLING_CONFIG} asks for {modes or 'no pooling'}; embed() always "
                       f"mean-pools, so its vectors will differ from sentence-transformers'", stacklevel=2)
-    lowercase = bool(_settings(directory / "tokenizer_config.json").get("do_lower_case", True))
-    tokenizer = WordPieceTokenizer.from_vocab_file(directory / "vocab.txt", lowercase=lowercase)
+    tokenizer = _tokenizer(directory)
     if tokenizer.vocab_size != config.vocab_size:
         raise PretrainedError(f"load_pretrained: vocab.txt has {tokenizer.vocab_size} tokens but config.json's "
                               f"vocab_size is {config.vocab_size}")
@@ -124,6 +123,23 @@ def load_pretrained(name_or_dir):
         raise PretrainedError(f"load_pretrained: {error}") from None
     _encoder(model).max_seq_length = max_seq_length
     return model, tokenizer
+
+
+def load_tokenizer(name_or_dir):
+    """The WordPiece tokenizer of a known model name or a local folder holding ``vocab.txt``.
+
+    Reads only the vocabulary and ``tokenizer_config.json`` (uncased unless it says
+    ``"do_lower_case": false``), never the weights: what ``tinygrad-lm tokenize`` uses.
+    """
+    directory = _resolve(name_or_dir)
+    if not (directory / "vocab.txt").is_file():
+        raise PretrainedError(f"load_tokenizer: {directory} has no vocab.txt (a BERT WordPiece vocabulary)")
+    return _tokenizer(directory)
+
+
+def _tokenizer(directory: Path) -> WordPieceTokenizer:
+    lowercase = bool(_settings(directory / "tokenizer_config.json").get("do_lower_case", True))
+    return WordPieceTokenizer.from_vocab_file(directory / "vocab.txt", lowercase=lowercase)
 
 
 def _encoder(model):
