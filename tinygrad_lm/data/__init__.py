@@ -35,7 +35,7 @@ from tinygrad_lm.data.corpora import (
     load_stdlib_source,
     load_text_file,
 )
-from tinygrad_lm.data.pretrained import embed, load_pretrained
+from tinygrad_lm.data.pretrained import embed, load_pretrained, load_tokenizer
 from tinygrad_lm.data.pretrained_files import (
     PRETRAINED,
     PretrainedSource,
@@ -88,6 +88,7 @@ __all__ = [
     "fetch_pretrained",
     "load_corpus",
     "load_pretrained",
+    "load_tokenizer",
     "load_shakespeare",
     "load_stdlib_source",
     "load_text_file",
