@@ -199,3 +199,60 @@ def test_float16_attention_of_large_scores_keeps_its_gradients(table):
     grads = run_quietly(kernel["attention_bwd"], *half[:3], None, None, got_out, got_lse, half[3], True, 0.125)
     for g, w in zip(grads, want):
         assert np.isfinite(g).all() and np.abs(g - w).max() < 1e-2 * (1 + np.abs(w).max())
+
+
+# --- where the float32 polynomials switch: erf's clamp at |x| = 4 sqrt 2, exp's floor at -110 ---
+SWITCHES = np.concatenate([
+    np.linspace(-1e4, 1e4, 2001),  # large |x|, both signs
+    *(c + np.linspace(-0.05, 0.05, 101) for c in (-5.657, 5.657)),  # erf's argument crosses +-4
+    *(c + np.linspace(-0.3, 0.3, 121) for c in (-14.83, 14.83)),  # gelu_bwd's exp(-x^2 / 2) crosses -110
+])
+GAPS = np.concatenate([np.linspace(80, 120, 161), [87.3, 103.97, 104.0, 109.99, 110.0, 110.01]])  # exp(-gap)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_agrees_at_large_x_and_where_erf_and_exp_switch(dtype, approximate):
+    x = SWITCHES.astype(dtype)
+    gy = np.random.default_rng(1).uniform(-1, 1, x.shape).astype(dtype)
+    got, want = run_quietly(N["gelu_fwd"], x, approximate), run_quietly(R.gelu_fwd, x, approximate)
+    agree(got, want, scale=mag(x), name="gelu")
+    assert np.all(got[x < 0] <= 0)  # never positive for negative x
+    got = run_quietly(N["gelu_bwd"], x, gy, approximate)
+    agree(got, run_quietly(R.gelu_bwd, x, gy, approximate), scale=mag(gy) * (1 + mag(x)), name="gelu gx")
+    if dtype == np.float32:
+        assert np.all(got[x <= -15] == 0)  # the true slope there is below float32's smallest subnormal
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_kernels_agree_where_exp_underflows(dtype):
+    # Rows [0, -gap, -gap/2, 1e4 - gap ...]: exponents cross float32's normal (-87.3) and subnormal
+    # (-104) limits and the polynomial's floor (-110), where exp becomes exactly 0.
+    gaps = GAPS.astype(dtype)
+    x = np.stack([np.zeros_like(gaps), -gaps, -gaps / 2, 1e4 - gaps, np.full_like(gaps, 1e4)], axis=1)  # (N, 5)
+    gy = np.random.default_rng(2).uniform(-1, 1, x.shape).astype(dtype)
+    for name in ("softmax", "log_softmax"):
+        y = run_quietly(getattr(R, name + "_fwd"), x)
+        agree(run_quietly(N[name + "_fwd"], x), y, scale=1.0 if name == "softmax" else 2e4, name=name)
+        agree(run_quietly(N[name + "_bwd"], y, gy), run_quietly(getattr(R, name + "_bwd"), y, gy), scale=3.0, name=name)
+    targets, weight = np.arange(x.shape[0]) % 5, np.ones(5, dtype)
+    losses, lse = run_quietly(R.cross_entropy_fwd, x, targets, weight, -100, 0.1)
+    got = run_quietly(N["cross_entropy_fwd"], x, targets, weight, -100, 0.1)
+    agree(got[0], losses, scale=2e4, name="losses")
+    agree(got[1], lse, scale=2e4, name="lse")
+    want = run_quietly(R.cross_entropy_bwd, x, targets, weight, lse, gy[:, 0], -100, 0.1)
+    agree(run_quietly(N["cross_entropy_bwd"], x, targets, weight, lse, gy[:, 0], -100, 0.1), want, scale=2e4,
+          name="glogits")  # p carries lse's rounding near 1e4 (spacing 1e-3)
+    # Attention: scores q . k = [0, -gap] per query (keys e0 and -gap e0), one query per gap.
+    q = np.zeros((1, gaps.size, 2), dtype)
+    q[0, :, 0] = gaps
+    k = np.array([[[0.0, 0.0], [-1.0, 0.0]]], dtype)
+    v = np.array([[[1.0, 2.0], [3.0, 4.0]]], dtype)
+    out, lse = run_quietly(R.attention_fwd, q, k, v, None, None, False, 1.0)
+    got = run_quietly(N["attention_fwd"], q, k, v, None, None, False, 1.0)
+    agree(got[0], out, scale=4.0, name="out")
+    agree(got[1], lse, name="lse")
+    gout = gy[:, :2][None]
+    for name, g, w in zip(("gq", "gk", "gv"), run_quietly(N["attention_bwd"], q, k, v, None, None, out, lse, gout, False, 1.0),
+                          run_quietly(R.attention_bwd, q, k, v, None, None, out, lse, gout, False, 1.0)):
+        agree(g, w, scale=4.0 * (1 + mag(q).max()), name=name)
