@@ -31,7 +31,9 @@ The contract every table keeps (the reference's docstrings give each kernel's fo
   one contiguous shape, any shape; attention kernels 3-D (B, T, D) with every batch and head
   axis folded into B. The functional layer does the reshaping and the reductions, so kernels
   never see an ``axis`` argument.
-- Outputs are new arrays of the input's dtype. Only ``adamw_step`` writes in place.
+- Outputs are new arrays of the input's dtype, except the statistics a forward saves for its
+  backward (layer_norm's mean and rstd, the lse of cross_entropy and attention), which are
+  float32 for float16 inputs. Only ``adamw_step`` writes in place.
 - A backward kernel takes what its forward saw and returned (inputs, outputs, statistics),
   then the upstream gradient, then the forward's settings, in that order, and returns one
   gradient per differentiable input.
