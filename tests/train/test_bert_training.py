@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from tinygrad_lm.backends import use_kernels
 from tinygrad_lm.cli import main
 from tinygrad_lm.data import WordPieceTokenizer
 from tinygrad_lm.engine import no_grad
@@ -157,3 +158,12 @@ def test_too_few_documents_is_one_clear_error(tmp_path, capsys):
     path.write_text("one sentence .\nanother one .\n")
     assert main(["train", "--preset", "bert-tiny", "--text", str(path), "--out", str(tmp_path / "r")]) == 2
     assert "needs at least 4" in capsys.readouterr().err
+
+
+def test_a_bert_run_on_the_fake_gpu_matches_the_cpu(fake_cuda, text, tmp_path):
+    with use_kernels("numpy"):  # the fake GPU runs the NumPy reference kernels
+        cpu = Trainer(_config(text), tmp_path / "cpu", progress=False).run()
+        gpu = Trainer(_config(text, device="cuda"), tmp_path / "gpu", progress=False).run()
+    assert gpu["train_losses"] == pytest.approx(cpu["train_losses"], rel=1e-5)
+    for key in ("val_mlm_accuracy", "val_nsp_accuracy", "val_mlm_loss"):
+        assert gpu["final_eval"][key] == pytest.approx(cpu["final_eval"][key], rel=1e-5)
