@@ -169,10 +169,11 @@ def add_train_parser(subparsers) -> None:
                                    "(e.g. max_iters=500 dropout=0.1), anywhere among the options. Resumes if --out holds a "
                                    "checkpoint, does nothing if that run is complete; --overwrite starts over. "
                                    "--preset bert-tiny pre-trains a small BERT (2 layers, width 128) with masked-LM and "
-                                   "next-sentence prediction on the Shakespeare plays (two held out), with a WordPiece "
-                                   "vocabulary learned from them, and logs MLM loss/accuracy (beside the most-frequent-token "
-                                   "baseline) and NSP accuracy; --corpus stdlib uses the standard library's docstrings, "
-                                   "--text PATH a file with one sentence per line and blank lines between documents.")
+                                   "next-sentence prediction on the standard library's docstrings (one module per "
+                                   "document, every tenth held out), with a WordPiece vocabulary learned from them, and "
+                                   "logs MLM loss/accuracy (beside the most-frequent-token baseline) and NSP accuracy; "
+                                   "--corpus shakespeare uses the plays, --text PATH a file with one sentence per line "
+                                   "and blank lines between documents.")
     parser.add_argument("--preset", default="shakespeare-char", help=f"one of {', '.join(PRESETS)} (default "
                         "shakespeare-char: a character-level GPT)")
     parser.add_argument("--corpus", choices=["shakespeare", "stdlib"], help="override the preset's corpus")

@@ -77,10 +77,11 @@ def test_bert_text_format_round_trips():
     assert text_documents("a\nb\n  \n\n\nc\n") == [["a", "b"], ["c"]]
 
 
-def test_split_documents_holds_out_the_last_tenth_and_refuses_too_few():
+def test_split_documents_holds_out_a_tenth_spread_evenly_and_refuses_too_few():
     docs = [[str(i)] for i in range(30)]
     train, held = split_documents(docs)
-    assert train == docs[:27] and held == docs[27:]
+    assert held == [docs[5], docs[15], docs[25]] and train == [d for d in docs if d not in held]
+    assert split_documents(docs[:8])[1] == [docs[2], docs[6]]  # at least two
     with pytest.raises(CorpusError, match="needs at least 4"):
         split_documents(docs[:3])
 

@@ -138,13 +138,19 @@ def pretraining_text(corpus: str | None = None, text_path: str | None = None) ->
 
 
 def split_documents(documents: list, fraction: float = 0.1, minimum: int = 2) -> tuple[list, list]:
-    """(train, held-out): the last max(minimum, ceil(fraction * n)) documents are held out."""
+    """(train, held-out): k = max(minimum, ceil(fraction * n)) documents spread evenly over the corpus,
+    numbers floor((i + 1/2) n / k) for i < k, are held out (both lists keep the corpus order).
+
+    Spread, not the last k: the standard library's last modules are siblings (xml.dom, xml.sax,
+    xml.etree, ...), and a "random" B from a sibling reads like the true next one."""
     n_held = max(minimum, math.ceil(fraction * len(documents)))
     if len(documents) < n_held + 2:
         raise CorpusError(f"the text has {len(documents)} documents with two or more sentences; BERT "
                           f"pre-training needs at least {n_held + 2} ({n_held} held out, and two to train on, "
                           "so a random B can come from another document); separate documents by blank lines")
-    return documents[:-n_held], documents[-n_held:]
+    held = {int((i + 0.5) * len(documents) / n_held) for i in range(n_held)}  # distinct: the spacing is >= 1
+    return ([doc for i, doc in enumerate(documents) if i not in held],
+            [doc for i, doc in enumerate(documents) if i in held])
 
 
 def encode_documents(documents, tokenizer) -> list[list[np.ndarray]]:

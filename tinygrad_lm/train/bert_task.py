@@ -3,8 +3,8 @@
 ``BertTask`` is the ``model="bert"`` task of ``tasks.py``. The text is the corpus in BERT's
 format (``data.bert_pretraining.pretraining_text``: the Shakespeare plays, the standard
 library's docstrings, or a file with one sentence per line and blank lines between documents);
-documents with fewer than two sentences are dropped and the last tenth of the documents (at
-least two) is held out. The WordPiece vocabulary (``config.vocab_size`` tokens) is learned
+documents with fewer than two sentences are dropped and a tenth of the documents (at least
+two, spread evenly over the corpus: ``split_documents``) is held out. The WordPiece vocabulary (``config.vocab_size`` tokens) is learned
 from the training documents only, once: a resumed run and ``tinygrad-lm eval`` take it from
 the checkpoint.
 

@@ -14,11 +14,13 @@ Presets:
 - ``tiny``: a 2-layer, 32-wide model on the standard-library corpus (no download) that
   trains for 50 steps in seconds: for tests and a first try.
 - ``bert-tiny``: a BERT pre-trained with masked-LM + next-sentence prediction on the
-  Shakespeare plays (``model="bert"``): 2 post-LN layers, width 128, 2 heads, MLP 512,
-  pairs packed to 64 tokens (also its number of positions), a 4,096-token WordPiece
-  vocabulary learned from the training plays, no dropout (a short run), batch 32, AdamW
-  lr 1e-3 (betas 0.9, 0.999) with 100 warm-up steps and linear decay to 0 over 1,500 steps,
-  weight decay 0.01, evaluated every 250 steps on 1,024 pairs from two held-out plays.
+  standard library's docstrings, one module per document (``model="bert"``; no download,
+  but the text depends on the Python version; ``--corpus shakespeare`` takes the plays): 2
+  post-LN layers, width 128, 2 heads, MLP 512, pairs packed to 64 tokens (also its number of
+  positions), a 4,096-token WordPiece vocabulary learned from the training modules, no
+  dropout (a short run), batch 32, AdamW lr 1e-3 (betas 0.9, 0.999) with 100 warm-up steps
+  and linear decay to 0 over 4,000 steps, weight decay 0.01, evaluated every 500 steps on
+  1,024 pairs from the held-out modules (every tenth).
 
 Model kinds: ``model="gpt"`` (the default) trains ``models.GPT`` on a character or byte
 stream; ``model="bert"`` trains ``models.BertForPreTraining`` on sentence pairs
@@ -179,10 +181,10 @@ PRESETS = {
         eval_interval=25, eval_iters=4,
     ),
     "bert-tiny": RunConfig(
-        corpus="shakespeare", tokenizer="wordpiece", model="bert", n_layer=2, n_head=2, n_embd=128,
-        intermediate=512, block_size=64, vocab_size=4096, dropout=0.0, batch_size=32, max_iters=1500,
-        lr=1e-3, min_lr=0.0, warmup_iters=100, lr_decay_iters=1500, lr_schedule="linear", beta2=0.999,
-        weight_decay=0.01, eval_interval=250, eval_iters=4, val_pairs=1024,
+        corpus="stdlib", tokenizer="wordpiece", model="bert", n_layer=2, n_head=2, n_embd=128,
+        intermediate=512, block_size=64, vocab_size=4096, dropout=0.0, batch_size=32, max_iters=4000,
+        lr=1e-3, min_lr=0.0, warmup_iters=100, lr_decay_iters=4000, lr_schedule="linear", beta2=0.999,
+        weight_decay=0.01, eval_interval=500, eval_iters=4, val_pairs=1024,
     ),
 }
 
