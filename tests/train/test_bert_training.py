@@ -138,7 +138,7 @@ def test_train_help_documents_the_bert_preset(capsys):
     ({"block_size": 4}, "block_size must be an integer >= 5 for a BERT"),
     ({"whole_word_mask": 1}, "whole_word_mask must be true or false"),
     ({"lr_schedule": "step"}, "lr_schedule must be 'cosine' or 'linear'"),
-    ({"warmup_iters": 1500}, "warmup_iters must be below lr_decay_iters"),
+    ({"warmup_iters": 100, "lr_decay_iters": 100}, "warmup_iters must be below lr_decay_iters"),
 ])
 def test_config_validation_of_the_bert_fields(change, message):
     with pytest.raises(ConfigError, match=message):
