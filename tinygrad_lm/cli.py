@@ -50,6 +50,7 @@ import numpy as np
 
 from tinygrad_lm import active_backend, tensor, testing, use_kernels
 from tinygrad_lm.backends import kernel_backends
+from tinygrad_lm.cli_porting import PORTING_SUBCOMMANDS, PORTING_USER_ERRORS
 from tinygrad_lm.cli_text import TEXT_SUBCOMMANDS, TEXT_USER_ERRORS
 from tinygrad_lm.data import CorpusError, TokenizerError, load_corpus, train_val_split
 from tinygrad_lm.engine import DEVICES, DeviceError, check_device
@@ -339,9 +340,10 @@ def _eval_bert(path, model, tokenizer, meta, args):
     return 0
 
 
-SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_parser, *TEXT_SUBCOMMANDS)
+SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_parser, *TEXT_SUBCOMMANDS,
+               *PORTING_SUBCOMMANDS)
 USER_ERRORS = (UsageError, ConfigError, CorpusError, CheckpointError, TokenizerError, RunDirError,
-               NonFiniteLossError, *TEXT_USER_ERRORS)
+               NonFiniteLossError, *TEXT_USER_ERRORS, *PORTING_USER_ERRORS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,10 +8,10 @@
     gpt_golden.py    GPT: ids, parameters, every activation, loss, gradients, 3 AdamW steps
     ops_golden.py    every op of the registry: inputs, outputs, upstream and input gradients
     small_golden.py  tokenizer cases (char, byte, WordPiece) and optimizer trajectories
-    bert_golden.py   BERT: a padded batch of sentence pairs, activations, MLM + NSP losses
+    golden.py        make_bundle(what, config): the dispatcher behind tinygrad-lm golden
     check.py         compare a port's tensors with a bundle, in the order they are computed
 
-Left out: bundles for models that do not exist yet (encoder-decoder, BPE).
+Left out: BERT bundles (bert-tiny, MiniLM) are not generated yet; BPE has no tokenizer yet.
 """
 
 from .bundle import (
@@ -22,7 +22,9 @@ from .bundle import (
            read_manifest,
            read_tensors,
 )
+from .check import check_port, format_report
+from .golden import configs, make_bundle
 from .gpt_golden import make_gpt_bundle
 
-__all__ = ["FORMAT", "BundleWriter", "PortingError", "make_gpt_bundle", "read_bundle", "read_manifest",
-           "read_tensors"]
+__all__ = ["FORMAT", "BundleWriter", "PortingError", "check_port", "configs", "format_report", "make_bundle",
+           "make_gpt_bundle", "read_bundle", "read_manifest", "read_tensors"]

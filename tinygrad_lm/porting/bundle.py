@@ -98,7 +98,7 @@ class BundleWriter:
         else:
             raise PortingError(f"golden: tensor {name!r} has dtype {array.dtype}; only numbers can be stored")
         default_atol, default_rtol = default_tolerance(array, self.dtype)
-        self.arrays[name] = np.ascontiguousarray(stored)
+        self.arrays[name] = np.array(stored, order="C")  # ascontiguousarray would make 0-d 1-d
         self.entries.append({
             "name": name, "file": TENSOR_FILE, "shape": list(stored.shape), "dtype": str(stored.dtype),
             "description": description, "atol": default_atol if atol is None else float(atol),
@@ -174,4 +174,9 @@ def read_bundle(directory):
     absent = [entry["name"] for entry in manifest["tensors"] if entry["name"] not in tensors]
     if absent:
         raise PortingError(f"golden bundle {directory}: the manifest lists tensors its files lack: {absent[:5]}")
+    for entry in manifest["tensors"]:
+        stored = tensors[entry["name"]]
+        if list(stored.shape) != list(entry["shape"]) or str(stored.dtype) != entry["dtype"]:
+            raise PortingError(f"golden bundle {directory}: tensor {entry['name']!r} is {stored.dtype} "
+                               f"{list(stored.shape)} in its file but {entry['dtype']} {entry['shape']} in the manifest")
     return manifest, tensors

@@ -1,0 +1,45 @@
+"""``make_bundle(what, config_name)``: the one entry point behind ``tinygrad-lm golden``.
+
+Each ``what`` has a generator and a default config:
+
+    gpt         tiny (committed in tests/golden), shakespeare-char (on demand)      gpt_golden.py
+    ops         float64, float32: every op of the registry                           ops_golden.py
+    tokenizers  char-byte (committed), wordpiece (MiniLM's vocabulary, or a small
+                trained one when it is not cached)                                   small_golden.py
+    optim       quadratic: SGD (momentum), Adam, AdamW for 10 steps                  small_golden.py
+
+Left out: BERT (its generator is not written yet), choosing batch sizes or seeds from the command line (a bundle is a fixed reference).
+"""
+
+from .bundle import PortingError
+from .gpt_golden import BATCHES, make_gpt_bundle
+from .ops_golden import OPS_CONFIGS, make_ops_bundle
+from .small_golden import (
+    OPTIM_CONFIGS,
+    TOKENIZER_CONFIGS,
+    make_optim_bundle,
+    make_tokenizers_bundle,
+)
+
+GENERATORS = {
+    "gpt": (make_gpt_bundle, tuple(BATCHES)),
+    "ops": (make_ops_bundle, OPS_CONFIGS),
+    "tokenizers": (make_tokenizers_bundle, TOKENIZER_CONFIGS),
+    "optim": (make_optim_bundle, OPTIM_CONFIGS),
+}
+
+
+def configs(what):
+    """The config names ``what`` accepts, the default first."""
+    if what not in GENERATORS:
+        raise PortingError(f"golden: unknown --what {what!r}; choose one of {', '.join(GENERATORS)}")
+    return GENERATORS[what][1]
+
+
+def make_bundle(what, config_name=None):
+    """The ``BundleWriter`` of ``what`` in ``config_name`` (default: the first of ``configs(what)``)."""
+    names = configs(what)
+    name = names[0] if config_name is None else config_name
+    if name not in names:
+        raise PortingError(f"golden --what {what}: unknown --config {name!r}; choose one of {', '.join(names)}")
+    return GENERATORS[what][0](name)

@@ -1,0 +1,121 @@
+"""The ops golden bundle: every entry of the op registry with one fixed input, in float64 or float32.
+
+Per registry entry NAME (``tinygrad_lm.testing.all_specs()``), in registry order:
+
+    NAME/input{i}        the i-th input (floats in the bundle dtype; integer ids and boolean
+                         masks as int64, a boolean's description says so)
+    NAME/output{k}       the k-th output: the entry's NumPy reference, computed in float64
+    NAME/upstream{k}     a random upstream gradient for output k (standard normal)
+    NAME/grad_input{i}   d(sum_k <upstream_k, output_k>) / d input_i, for each differentiable input
+
+The keyword settings of each entry (axis, shape, index, exponent, ...) are in
+``manifest["config"]["ops"][NAME]["kwargs"]`` as JSON (slices as {"slice": [start, stop,
+step]}, arrays as {"array": [...], "dtype": ...}). The input is the first one the entry's
+Hypothesis strategy draws, derandomized, whose float inputs each hold 2 to 64 elements; a new
+Hypothesis version may draw another, and the regeneration test will then say so.
+
+Numerics: a float32 bundle's inputs are float32 numbers; outputs and gradients are computed in
+float64 from them (gradients by the library's backward, which gradcheck proves) and rounded.
+
+Left out: non-contiguous layouts (a bundle stores values, not strides).
+"""
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis.errors import NoSuchExample
+
+from ..engine import tensor
+from ..testing import all_specs
+from .bundle import BundleWriter, default_tolerance
+
+OPS_CONFIGS = ("float64", "float32")
+SEED = 0
+DRAW = settings(max_examples=300, phases=[Phase.generate], database=None, derandomize=True,
+                suppress_health_check=list(HealthCheck))
+
+
+def _is_float(value):
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
+def _reasonable(case):
+    floats = [a for a in case.arrays if _is_float(a)]
+    return all(2 <= a.size <= 64 for a in floats)
+
+
+def draw_case(spec, dtype):
+    """The fixed input of ``spec``: the first derandomized draw of a reasonable size."""
+    try:
+        return find(spec.inputs(np.dtype(dtype)), _reasonable, settings=DRAW)
+    except NoSuchExample:
+        return find(spec.inputs(np.dtype(dtype)), lambda case: True, settings=DRAW)
+
+
+def to_json(value):
+    """Keyword settings as JSON: slices, arrays, tuples, dtypes and NumPy scalars spelled out."""
+    if isinstance(value, slice):
+        return {"slice": [value.start, value.stop, value.step]}
+    if isinstance(value, np.ndarray):
+        return {"array": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, (tuple, list)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if value is Ellipsis:
+        return "..."
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.dtype, type)):
+        return str(np.dtype(value))
+    return value
+
+
+def _as_list(result):
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def add_entry(bundle, spec, dtype, rng):
+    """Add one registry entry's tensors to ``bundle``; returns its config (op, kwargs, domain)."""
+    case = draw_case(spec, dtype)
+    arrays = [np.array(a, order="C") for a in case.arrays]  # 0-d stays 0-d
+    wrt = ({i for i, a in enumerate(arrays) if _is_float(a)} if spec.differentiable is None
+           else set(spec.differentiable))
+    for i, a in enumerate(arrays):
+        kind = "boolean mask stored as int64 0/1" if a.dtype.kind == "b" else str(a.dtype)
+        bundle.add(f"{spec.name}/input{i}", a, f"{spec.op}: input {i} ({kind})", atol=0.0, rtol=0.0)
+    in64 = [a.astype(np.float64) if _is_float(a) else a for a in arrays]
+    expected = _as_list(spec.reference(*in64, **case.kwargs))
+    scales = _as_list(spec.error_scale(*in64, **case.kwargs)) if spec.error_scale else [None] * len(expected)
+    out_dtype = np.dtype(spec.out_dtype(np.dtype(dtype), case.kwargs) if spec.out_dtype else dtype)
+    for k, (ref, scale) in enumerate(zip(expected, scales)):
+        ref = np.asarray(ref).astype(out_dtype)
+        atol, rtol = default_tolerance(ref if scale is None else np.asarray(scale), dtype)
+        if ref.dtype.kind in "biu":
+            atol, rtol = 0.0, 0.0
+        bundle.add(f"{spec.name}/output{k}", ref, f"{spec.op}: output {k} (NumPy reference, float64, rounded)",
+                   atol=atol, rtol=rtol)
+    if not wrt or out_dtype.kind != "f":
+        return case
+    inputs = [tensor(a, requires_grad=i in wrt) if _is_float(a) else a for i, a in enumerate(in64)]
+    outputs = _as_list(spec.fn(*inputs, **case.kwargs))
+    for k, out in enumerate(outputs):
+        upstream = rng.standard_normal(out.shape).astype(dtype).astype(np.float64)
+        bundle.add(f"{spec.name}/upstream{k}", upstream, f"{spec.op}: upstream gradient dL/d output{k}",
+                   atol=0.0, rtol=0.0)
+        out.backward(upstream, retain_graph=k < len(outputs) - 1)
+    for i in sorted(wrt):
+        bundle.add(f"{spec.name}/grad_input{i}", inputs[i].grad,
+                   f"{spec.op}: gradient of sum_k <upstream_k, output_k> with respect to input {i}")
+    return case
+
+
+def make_ops_bundle(config_name="float64"):
+    """The ops bundle in ``config_name`` ("float64" or "float32")."""
+    rng = np.random.default_rng(SEED)
+    entries = {}
+    bundle = BundleWriter("ops", config_name, {"ops": entries, "inputs": "first derandomized Hypothesis "
+                          "draw of each registry strategy with 2..64 elements per float input"}, SEED, config_name)
+    for spec in all_specs():
+        case = add_entry(bundle, spec, config_name, rng)
+        entries[spec.name] = {"op": spec.op, "kwargs": to_json(case.kwargs), "domain": spec.domain}
+    return bundle
