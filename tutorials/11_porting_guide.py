@@ -1,0 +1,508 @@
+"""Chapter 11: porting the library to another language, convention by convention, checked tensor by tensor.
+
+Lists every convention a port of our GPT must match, and for each one computes what the wrong
+choice does to the numbers and by how much: row-major layouts and the (B, T, C) -> (B, H, T, D)
+split into heads, Linear weights stored (out, in), exact versus tanh GELU, LayerNorm's biased
+variance and eps inside the square root, softmax with the maximum subtracted, where the causal
+mask sits when there are fewer queries than keys (ours bottom-right, PyTorch's is_causal
+top-left), the output head tied to the token embedding, and where float32 sums differ and why a
+port's tolerance is atol + rtol |ref| growing with the reduction length
+(tutorials/figures/11_float32_sum_error.png). Then the order to port in and the checker at each
+step: it writes the tiny GPT's golden bundle, ports the embedding and the first LayerNorm in
+plain NumPy with a deliberate bug (unbiased variance), runs ``tinygrad-lm check-port`` on it and
+shows that it names the first bad tensor (tutorials/figures/11_checker_errors.png), fixes the bug
+and shows the port passes. The whole forward pass in C99 is the worked answer, in
+tutorials/porting/. Run with ``python tutorials/11_porting_guide.py`` from the repository root;
+``TINYGRAD_LM_TUTORIAL_SMALL=1`` measures the float32 sums on fewer lengths. Left out: porting
+the backward pass and AdamW (the bundle holds their reference tensors, ``grad/`` and ``step3/``,
+and the same checker compares them) and BERT's bundle (same format, other names).
+"""
+
+# %% [markdown]
+# # Chapter 11 — Porting guide
+#
+# The best way to learn how a model really works is to write it again somewhere else: in C,
+# in Rust, in JAX, on a microcontroller. The hard part is not the code, it is knowing *where
+# the port first goes wrong*. A GPT forward pass is some forty tensors long; when the loss at
+# the end is 3.41 instead of 3.47, every one of them is a suspect.
+#
+# This library ships two tools for that (see README, "Porting"):
+#
+# - **golden bundles**: `tinygrad-lm golden --what gpt --config tiny --out DIR` writes every
+#   input, parameter, activation, the loss, every gradient and the parameters after three
+#   AdamW steps, as safetensors files (a JSON header and raw little-endian arrays, readable in
+#   any language) with a manifest giving each tensor's shape, meaning and the tolerance a
+#   float32 port must meet;
+# - **the checker**: `tinygrad-lm check-port --golden DIR --candidate DIR` compares your port's
+#   tensors, written under the same names, in the order the forward pass makes them, and
+#   names the first one that is wrong. It exits 1 on any mismatch.
+#
+# Before the tools, the conventions. Each section below is one decision a port must make the
+# same way we did, with a computation showing what the other choice gives and how far off it
+# is. "Far" is measured against float32's machine epsilon, $2^{-23} \approx 1.2 \times 10^{-7}$:
+# a port's tensors can only be expected to agree to a small multiple of it (section 8 says how
+# small), so a convention that moves a number by $10^{-5}$ is a bug the checker sees, even if
+# the generated text looks fine.
+
+# %%
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import safetensors.numpy
+
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")  # run as a script: draw into files, no display needed
+import matplotlib.pyplot as plt  # after the backend is chosen
+
+import tinygrad_lm as tg
+import tinygrad_lm.functional as F
+from tinygrad_lm import nn
+from tinygrad_lm.cli import main
+from tinygrad_lm.models import GPT, GPTConfig
+from tinygrad_lm.porting.bundle import FLOAT32_ATOL_SCALE, FLOAT32_RTOL
+
+SMALL = os.environ.get("TINYGRAD_LM_TUTORIAL_SMALL") == "1"
+FIGURES = Path(os.environ.get("TINYGRAD_LM_FIGURES_DIR", "tutorials/figures"))
+FIGURES.mkdir(parents=True, exist_ok=True)
+EPS32 = float(np.finfo(np.float32).eps)  # 2^-23 = 1.19e-7, the gap between 1 and the next float32
+rng = np.random.default_rng(11)
+
+
+def max_rel(a, b):
+    """Largest |a - b| over the largest |b|: how far off a tensor is, on the scale of its values."""
+    return float(np.abs(np.asarray(a, np.float64) - b).max() / np.abs(b).max())
+
+
+# %% [markdown]
+# ## 1. Row-major layouts, and what splitting into heads does in memory
+#
+# Every array in a bundle, and every array in this library, is **row-major** (C order): the
+# last index moves fastest. An array of shape $(B, T, C)$ is one flat buffer, and element
+# $(b, t, c)$ sits at offset $(b\,T + t)\,C + c$. Fortran, Julia, MATLAB and column-major BLAS
+# calls default to the other order; a port in those reads our bytes transposed unless it says
+# otherwise.
+#
+# Attention splits the channels into $H$ heads of $D = C / H$ channels each:
+#
+# ```
+# q.reshape(B, T, H, D)        # (B, T, C) -> (B, T, H, D): free, the same buffer read differently
+#  .transpose(0, 2, 1, 3)      # (B, T, H, D) -> (B, H, T, D): moves no data either, only strides
+# ```
+#
+# So element $(b, h, t, d)$ of the heads is element $(b, t, h D + d)$ of the input, at offset
+# $(b\,T + t)\,C + h\,D + d$. A port without views (C, a GPU kernel) computes that offset
+# itself, or copies into a new $(B, H, T, D)$ buffer; the bundle's `act/block0/q` is stored as
+# that copy. The tempting shortcut, `reshape(B, H, T, D)` without the transpose, runs, has the
+# right shape, and mixes positions and heads.
+
+# %%
+B, T, H, D = 2, 5, 2, 4
+C = H * D
+x = np.arange(B * T * C, dtype=np.float32).reshape(B, T, C)
+heads = x.reshape(B, T, H, D).transpose(0, 2, 1, 3)  # (B, T, C) -> (B, T, H, D) -> (B, H, T, D)
+print("strides in bytes, (B, T, C):", x.strides, "  heads (B, H, T, D):", heads.strides)
+flat = x.ravel()
+offsets_agree = all(heads[b, h, t, d] == flat[(b * T + t) * C + h * D + d]
+                    for b in range(B) for h in range(H) for t in range(T) for d in range(D))
+print("heads[b, h, t, d] == flat[(b T + t) C + h D + d] everywhere:", offsets_agree)
+assert np.shares_memory(heads, x) and not heads.flags.c_contiguous  # a view: only the strides moved
+
+# what a port that skips the transpose computes, on real attention (C = 32, 4 heads, T = 16)
+Ba, Ta, Ha, Ca = 2, 16, 4, 32
+q, k, v = (rng.standard_normal((Ba, Ta, Ca)).astype(np.float32) for _ in range(3))
+
+
+def split_heads(a, transpose=True):
+    """(B, T, C) -> (B, H, T, D); with transpose=False, the shortcut that skips the transpose."""
+    if transpose:
+        return a.reshape(Ba, Ta, Ha, Ca // Ha).transpose(0, 2, 1, 3)  # (B, T, C) -> (B, H, T, D)
+    return a.reshape(Ba, Ha, Ta, Ca // Ha)  # wrong: (B, T, C) read as if it were (B, H, T, D)
+
+
+def attend(transpose):
+    qh, kh, vh = (tg.tensor(split_heads(a, transpose)) for a in (q, k, v))
+    out = F.scaled_dot_product_attention(qh, kh, vh, causal=True).numpy()  # (B, H, T, D)
+    return out.transpose(0, 2, 1, 3).reshape(Ba, Ta, Ca)  # (B, H, T, D) -> (B, T, H, D) -> (B, T, C)
+
+
+layout_error = max_rel(attend(transpose=False), attend(transpose=True))
+print(f"attention output without the transpose: off by {layout_error:.2f} of its largest value "
+      f"({layout_error / EPS32:.1e} float32 epsilons)")
+
+# %% [markdown]
+# Writing tensors out is the mirror image: safetensors stores the bytes of a row-major array
+# of the stated shape, so a port writes a transposed view only after making it contiguous
+# (`np.ascontiguousarray`, or a copy loop in C). The merge back is the transpose first, then
+# the reshape: $(B, H, T, D) \to (B, T, H, D) \to (B, T, C)$.
+#
+# ## 2. Linear weights are stored (out, in): $y = x W^\top + b$
+#
+# `nn.Linear(in_features, out_features)` keeps `weight` with shape `(out_features,
+# in_features)`, PyTorch's convention: row $o$ of $W$ holds the weights of output $o$. The
+# attention's packed projection `attn.qkv.weight` is $(3C, C)$: rows $0 \ldots C-1$ make $q$,
+# the next $C$ make $k$, the last $C$ make $v$, and inside each, head $h$ owns rows
+# $hD \ldots hD + D - 1$. OpenAI's GPT-2 checkpoints (their `Conv1D`) store the transpose,
+# $(C, 3C)$.
+#
+# A rectangular weight used the wrong way round fails loudly (shapes do not match). A square
+# one does not: `attn.proj.weight` is $(C, C)$, and $x W + b$ runs and gives other numbers.
+
+# %%
+linear = nn.Linear(Ca, Ca, rng=rng)
+W, b = linear.weight.numpy(), linear.bias.numpy()  # W (out, in) = (C, C)
+xs = rng.standard_normal((Ba, Ta, Ca)).astype(np.float32)
+library_y = linear(tg.tensor(xs)).numpy()
+right_y, wrong_y = xs @ W.T + b, xs @ W + b  # (B, T, C) @ (C, C) -> (B, T, C), the second with W not transposed
+print(f"x W^T + b vs the library: {max_rel(right_y, library_y):.1e};  x W + b: off by {max_rel(wrong_y, library_y):.2f}")
+
+# %% [markdown]
+# ## 3. GELU: ours is the exact one, with erf
+#
+# The MLP's activation in our GPT is the exact GELU, $x\,\Phi(x) = \tfrac12 x\,(1 +
+# \operatorname{erf}(x/\sqrt2))$. GPT-2 (and nanoGPT's `approximate="tanh"` option) uses
+# $\tfrac12 x\,(1 + \tanh(\sqrt{2/\pi}\,(x + 0.044715\,x^3)))$. C99's libm has `erff`; a
+# port to a language without erf must bring its own, accurate to float32 (our kernels use a
+# polynomial, chapter 9). The two curves are close, but not float32-close:
+
+# %%
+grid = np.linspace(-6.0, 6.0, 24001)
+exact = F.gelu(tg.tensor(grid), approximate="none").numpy()  # float64
+tanh_form = F.gelu(tg.tensor(grid), approximate="tanh").numpy()
+gelu_gap = float(np.abs(exact - tanh_form).max())
+worst_x = float(grid[np.argmax(np.abs(exact - tanh_form))])
+print(f"max |GELU_erf - GELU_tanh| = {gelu_gap:.2e} at x = {worst_x:+.2f} "
+      f"({gelu_gap / EPS32:.0f} float32 epsilons); at x = 1: {exact[grid == 1.0][0]:.7f} vs {tanh_form[grid == 1.0][0]:.7f}")
+
+# %% [markdown]
+# ## 4. LayerNorm: biased variance, eps inside the square root
+#
+# $y = (x - \mu) / \sqrt{\sigma^2 + \varepsilon}\,\gamma + \beta$ with $\sigma^2 = \frac1C
+# \sum_c (x_c - \mu)^2$ (divide by $C$, NumPy's `ddof=0`, PyTorch's `unbiased=False`) and
+# $\varepsilon = 10^{-5}$ inside the root. Two easy slips:
+#
+# - the unbiased variance (divide by $C - 1$, the default of `torch.var`, R's `var`, Julia's
+#   `Statistics.var`) scales every output by $\sqrt{(C-1)/C}$: about $1/(2C)$ relative, 1.6%
+#   at $C = 32$ and still 0.07% at GPT-2's $C = 768$;
+# - eps outside the root, $\sqrt{\sigma^2} + \varepsilon$, is within $5 \times 10^{-6}$ for a
+#   row of unit variance (a few dozen epsilons, enough to fail a float32 check) but a
+#   different function for a nearly constant row, where eps dominates.
+
+# %%
+Cn = 32
+rows = rng.standard_normal((64, Cn)).astype(np.float32)
+flat_row = (1e-3 * rng.standard_normal((1, Cn))).astype(np.float32)  # std 1e-3: var = 1e-6 < eps
+right_ln = F.layer_norm(tg.tensor(rows), eps=1e-5).numpy()
+
+
+def layer_norm_variant(a, ddof=0, eps_inside=True, eps=1e-5):
+    """LayerNorm without weight and bias, with the two choices a port can get wrong."""
+    a = a.astype(np.float64)
+    centred = a - a.mean(axis=-1, keepdims=True)  # (N, C)
+    var = a.var(axis=-1, ddof=ddof, keepdims=True)  # (N, C) -> (N, 1)
+    return centred / (np.sqrt(var + eps) if eps_inside else np.sqrt(var) + eps)
+
+
+ln_errors = {
+    "unbiased variance": max_rel(layer_norm_variant(rows, ddof=1), right_ln),
+    "eps outside the root": max_rel(layer_norm_variant(rows, eps_inside=False), right_ln),
+    "eps outside, a row of std 1e-3": max_rel(layer_norm_variant(flat_row, eps_inside=False),
+                                              F.layer_norm(tg.tensor(flat_row), eps=1e-5).numpy()),
+}
+for name, error in ln_errors.items():
+    print(f"LayerNorm with {name:32s} off by {error:.2e} ({error / EPS32:8.0f} float32 epsilons)")
+print(f"1 - sqrt((C-1)/C) at C = {Cn}: {1 - math.sqrt((Cn - 1) / Cn):.2e}")
+
+# %% [markdown]
+# ## 5. Softmax subtracts the row maximum first
+#
+# $\mathrm{softmax}(s)_j = e^{s_j - m} / \sum_k e^{s_k - m}$ with $m = \max_k s_k$. In exact
+# arithmetic $m$ cancels; in float32 it keeps every exponent $\le 0$, so nothing overflows.
+# `exp` of anything above $\ln(3.4 \times 10^{38}) \approx 88.7$ is `inf` in float32, and
+# `inf / inf` is NaN. Attention scores and logits of 100 happen (large weights, long training,
+# a learning rate too high), so a port without the max subtraction works on the bundle and
+# fails later. Cross-entropy needs the same trick in log form: $\log p_y = s_y - m - \log
+# \sum_k e^{s_k - m}$, never $\log(\mathrm{softmax}(s)_y)$, which is $\log 0 = -\infty$ once
+# $p_y$ underflows below $10^{-45}$.
+
+# %%
+def naive_softmax(s):
+    e = np.exp(s)  # overflows to inf above 88.7 in float32
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+modest = rng.standard_normal((4, 10)).astype(np.float32) * 3
+large = np.array([[0.0, 100.0, 90.0]], dtype=np.float32)
+with np.errstate(over="ignore", invalid="ignore"):
+    softmax_in_range = max_rel(naive_softmax(modest), F.softmax(tg.tensor(modest), axis=-1).numpy())
+    naive_large = naive_softmax(large)
+safe_large = F.softmax(tg.tensor(large), axis=-1).numpy()
+print(f"scores of size ~3: naive vs max-subtracted differ by {softmax_in_range:.1e} (rounding only)")
+print(f"scores [0, 100, 90]: naive {naive_large[0]}, max-subtracted {safe_large[0]}")
+log_p = -F.cross_entropy(tg.tensor(np.array([[0.0, 120.0]], dtype=np.float32)), np.array([0])).numpy()
+with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    naive_log_p = np.log(naive_softmax(np.array([[0.0, 120.0]], dtype=np.float32))[0, 0])
+print(f"log p of a target scored 120 below the best: log-sum-exp {log_p:.1f}, log(softmax) {naive_log_p}")
+
+# %% [markdown]
+# ## 6. The causal mask is aligned bottom-right
+#
+# With as many queries as keys ($T_q = T_k$), "causal" has one meaning: query $i$ sees keys
+# $j \le i$. With fewer queries than keys, the case of a KV-cache step (one new query, every
+# earlier key), there are two:
+#
+# - ours, **bottom-right**: query $i$ sees keys $j \le i + (T_k - T_q)$. The queries are the
+#   *last* $T_q$ positions, so the single new query sees every key, as it must;
+# - PyTorch's `scaled_dot_product_attention(..., is_causal=True)`, **top-left**: the mask is
+#   `torch.ones(Tq, Tk).tril(diagonal=0)`, so query $i$ sees keys $j \le i$ and the new
+#   query sees only key 0. (PyTorch documents this, and offers bottom-right as a separate
+#   `causal_lower_right` bias.)
+#
+# A port that copies PyTorch's flag passes every test with $T_q = T_k$ and generates nonsense
+# with a cache. Here are the two masks, and what the top-left one does to a cache step:
+
+# %%
+Tq, Tk, Dh = 2, 5, 8
+ours_mask = np.tril(np.ones((Tq, Tk), dtype=bool), k=Tk - Tq)  # (Tq, Tk): j <= i + Tk - Tq
+pytorch_mask = np.tril(np.ones((Tq, Tk), dtype=bool), k=0)  # (Tq, Tk): j <= i, torch's is_causal
+print("ours (bottom-right):\n", ours_mask.astype(int), "\nPyTorch is_causal (top-left):\n", pytorch_mask.astype(int))
+qc, kc, vc = (tg.tensor(rng.standard_normal((1, n, Dh)).astype(np.float32)) for n in (Tq, Tk, Tk))
+causal_out = F.scaled_dot_product_attention(qc, kc, vc, causal=True).numpy()
+assert np.array_equal(causal_out, F.scaled_dot_product_attention(qc, kc, vc, mask=tg.tensor(ours_mask)).numpy())
+top_left_out = F.scaled_dot_product_attention(qc, kc, vc, mask=tg.tensor(pytorch_mask)).numpy()
+mask_error = max_rel(top_left_out, causal_out)
+print(f"attention of the last {Tq} of {Tk} positions with the top-left mask: off by {mask_error:.2f}")
+
+# %% [markdown]
+# The bundle's attention has $T_q = T_k$, so it cannot catch this. The library's KV-cache
+# tests can (chapter 8: the cache changes the cost of a step, not the tokens); test a port's
+# cached decoding against its own uncached forward the same way.
+#
+# ## 7. The output head is the token embedding, transposed
+#
+# The logits are $\mathrm{ln\_f}(x)\,W_{te}^\top$ with $W_{te}$ = `wte.weight`, shape $(V,
+# C)$: no `lm_head.weight` in the state dict, no bias (Press & Wolf 2017, as GPT-2). In the
+# forward pass a port only has to know it; in the backward pass it matters more: `wte.weight`
+# is used twice, so its gradient is the *sum* of the head's part,
+# $\partial L / \partial W_{te} \mathrel{+}= (\partial L/\partial \mathrm{logits})^\top h$, and the
+# embedding's part, which adds the gradient of `act/embed` into the rows of the tokens that
+# were read (a scatter-add: a token read twice gets both). A port that keeps only one of the
+# two is wrong by the other:
+
+# %%
+config = GPTConfig(vocab_size=40, block_size=16, n_layer=2, n_head=2, n_embd=32, seed=3)
+model = GPT(config)
+assert "lm_head.weight" not in model.state_dict()
+ids = rng.integers(0, 20, (2, 16))  # only tokens 0..19 appear: rows 20..39 are never read
+targets = rng.integers(0, 40, (2, 16))
+logits, loss = model(ids, targets)
+loss.backward()
+with tg.no_grad():  # the forward again, step by step, to get h = ln_f(x), the head's input
+    hidden = model.wte(ids) + model.wpe(np.arange(16))  # (B, T, C)
+    for block in model.blocks:
+        hidden = block(hidden, causal=True)
+    hidden = model.ln_f(hidden).numpy()  # (B, T, C)
+wte = model.wte.weight.numpy()
+assert np.allclose(hidden @ wte.T, logits.numpy(), atol=1e-5)  # (B, T, C) @ (C, V) -> (B, T, V)
+probs = np.exp(logits.numpy() - logits.numpy().max(-1, keepdims=True))
+probs /= probs.sum(-1, keepdims=True)  # (B, T, V)
+dlogits = (probs - np.eye(40)[targets]) / targets.size  # dL/dlogits of the mean cross-entropy
+head_part = dlogits.reshape(-1, 40).T @ hidden.reshape(-1, 32)  # (V, B*T) @ (B*T, C) -> (V, C)
+embedding_part = model.wte.weight.grad - head_part
+unread = np.abs(embedding_part[20:]).max()  # tokens never read get no embedding gradient
+share = {name: float(np.linalg.norm(part) / np.linalg.norm(model.wte.weight.grad))
+         for name, part in (("head", head_part), ("embedding", embedding_part))}
+print(f"|grad wte| shares: head part {share['head']:.2f}, embedding part {share['embedding']:.2f}; "
+      f"embedding part on never-read rows: {unread:.1e}")
+
+# %% [markdown]
+# ## 8. Where float32 sums differ, and what a tolerance must allow
+#
+# Every convention above is a choice with one right answer. This one is not: float32 addition
+# is not associative, so the *same* formula summed in another order gives another float32
+# number. A matrix product, a LayerNorm mean, a softmax denominator, the mean of the loss are
+# all sums, and every library orders them its own way: a C loop adds left to right
+# (sequential), NumPy's `sum` adds pairwise (halves, recursively), BLAS adds in blocks sized
+# for the cache and the vector width, a GPU adds in a tree across threads. None of them is
+# wrong; a port will not reproduce our bits, and it should not try.
+#
+# How far apart can they be? Each addition rounds with relative error at most
+# $u = \varepsilon/2 = 2^{-24}$. Summing $K$ terms left to right, the error is bounded by
+# about $K\,u \sum_i |x_i|$ (Higham, *Accuracy and Stability of Numerical Algorithms*, ch. 4);
+# pairwise, by $\log_2 K\; u \sum_i |x_i|$. With random signs the errors partly cancel, and
+# what one sees is closer to $\sqrt{K}\,u$ and $\sqrt{\log_2 K}\,u$ times the size of the
+# terms. Either way **the error grows with the reduction length $K$**. One sum, four answers:
+
+# %%
+terms = rng.standard_normal(4096).astype(np.float32)
+exact_sum = math.fsum(terms.astype(np.float64))  # correctly rounded: the reference
+four_ways = {
+    "left to right (a C loop)": float(np.cumsum(terms)[-1]),  # cumsum adds sequentially
+    "right to left": float(np.cumsum(terms[::-1])[-1]),
+    "pairwise (np.sum)": float(terms.sum()),
+    "BLAS dot with ones": float(terms @ np.ones_like(terms)),
+}
+for name, value in four_ways.items():
+    print(f"{name:26s} {value:+.7f}   error {abs(value - exact_sum):.1e}")
+print(f"{'exact (math.fsum)':26s} {exact_sum:+.7f}")
+
+# %% [markdown]
+# Now a matrix product, the reduction a GPT is made of: $y = x W^\top$ with $x$ and $W$ of
+# unit-variance entries and $K$ the inner dimension ($C$ for most Linears, $4C$ for the MLP's
+# second one, $T$ for attention's $P V$). We measure the error of a sequential float32 sum and
+# of BLAS's float32 `matmul` against the float64 result, as a fraction of the largest
+# $|y|$, the scale the bundle's tolerances use.
+
+# %%
+lengths = [2 ** p for p in range(3, 15 if SMALL else 18)]
+n_rows = 64
+measured = {"sequential (a C loop)": [], "BLAS matmul": []}
+for K in lengths:
+    xk = rng.standard_normal((n_rows, K)).astype(np.float32)
+    wk = rng.standard_normal(K).astype(np.float32)
+    exact_y = xk.astype(np.float64) @ wk.astype(np.float64)  # (rows, K) @ (K,) -> (rows,)
+    sequential_y = np.cumsum(xk * wk, axis=1)[:, -1]  # products rounded, then added left to right
+    scale = np.abs(exact_y).max()
+    measured["sequential (a C loop)"].append(np.abs(sequential_y - exact_y).max() / scale)
+    measured["BLAS matmul"].append(np.abs(xk @ wk - exact_y).max() / scale)
+for K, seq_err, blas_err in zip(lengths, *measured.values()):
+    print(f"K = {K:6d}: error / max|y|  sequential {seq_err:.1e}   BLAS {blas_err:.1e}")
+
+# %% [markdown]
+# BLAS stays near $\varepsilon$ however long the sum (it adds in short blocks, then adds the
+# blocks, much like pairwise summation); the sequential loop's error grows like $\sqrt K$. So
+# the golden values cannot be "what our float32 code computed": that would be one arbitrary
+# summation order among many. Instead a float32 bundle is computed **in float64** from the
+# float32 parameters and rounded once, so each golden number is the float32 number nearest
+# the exact result, and a port's own rounding is what the tolerance pays for. The checker
+# accepts a value when
+#
+# $$|\text{port} - \text{golden}| \le \text{atol} + \text{rtol}\,|\text{golden}|, \qquad
+#   \text{atol} = 10^{-5} \max|\text{golden tensor}|, \quad \text{rtol} = 10^{-4},$$
+#
+# per tensor (the manifest stores both numbers for each tensor). The atol is relative to the
+# tensor's largest value because a sum's rounding error scales with its terms, not with its
+# result: an element of $y$ that happens to be near 0 carries the same absolute error as its
+# neighbours. $10^{-5}$ is about $84\,\varepsilon$: above the BLAS error at every length, and
+# above a plain C loop's for reductions up to the lengths measured here, a margin for the
+# dozen sums stacked in each block. The picture:
+
+# %%
+atol_fraction, rtol = FLOAT32_ATOL_SCALE, FLOAT32_RTOL
+fig, ax = plt.subplots(figsize=(7, 4.2))
+for (name, errors), marker in zip(measured.items(), "os"):
+    ax.loglog(lengths, errors, marker + "-", label=f"float32 {name}")
+K_axis = np.array(lengths, dtype=float)
+ax.loglog(K_axis, np.sqrt(K_axis) * EPS32 / 4, "k:", label=r"$\sqrt{K}\,\varepsilon / 4$ (random-walk growth)")
+ax.axhline(atol_fraction, color="tab:red", label=f"bundle atol = {atol_fraction:g} max|y|")
+ax.axhline(EPS32, color="grey", lw=0.8, ls="--", label=r"float32 $\varepsilon$")
+for K, label in ((768, "C of GPT-2"), (3072, "4C of GPT-2")):
+    ax.axvline(K, color="grey", lw=0.6)
+    ax.text(K * 1.08, 0.72, label, rotation=90, fontsize=8, color="grey", transform=ax.get_xaxis_transform())
+ax.set_xlabel("reduction length K (inner dimension of y = x W^T)")
+ax.set_ylabel("max |y_float32 - y_exact| / max |y|")
+ax.set_title("float32 sums: the error grows with the reduction length")
+ax.legend(fontsize=8, loc="upper left")
+fig.tight_layout()
+fig.savefig(FIGURES / "11_float32_sum_error.png", dpi=120)
+plt.close(fig)
+sequential_at_2048 = measured["sequential (a C loop)"][lengths.index(2048)]
+print(f"sequential error at K = 2048: {sequential_at_2048:.1e} = {sequential_at_2048 / atol_fraction:.2f} of the bundle's atol fraction")
+
+# %% [markdown]
+# What the picture shows (`tutorials/figures/11_float32_sum_error.png`): each point is the
+# worst error over 64 dot products of length $K$, on the scale of the largest result. BLAS
+# stays within a few $\varepsilon$; the sequential loop follows the $\sqrt K$ line and
+# approaches the bundle's atol only near $K = 10^5$, far past the widest reduction in a GPT-2
+# ($4C = 3072$; attention's is $T$, up to 1024). This is why the tolerances are what they are:
+# loose enough that any honest summation order passes, tight enough that the wrong
+# conventions above fail by orders of magnitude. All but one: eps outside the square root
+# moved unit-variance rows by only $4.9 \times 10^{-6}$, inside the tolerance. The bundle
+# catches it anyway, because a freshly initialised GPT's embeddings have a standard deviation
+# near 0.03 (weights drawn with std 0.02), so its first LayerNorm sees a variance near
+# $10^{-3}$, where $\varepsilon = 10^{-5}$ is a percent of it (section 9 runs it).
+
+# %% [markdown]
+# ## 9. The order to port in, and the checker at each step
+#
+# Port in the order the forward pass runs, and check each piece before writing the next,
+# so that when a tensor fails, the bug is in the code written since the last pass:
+#
+# | step | what to write | check with `--only` |
+# |---|---|---|
+# | 0 | read safetensors and the manifest; echo the batch back | `input/` |
+# | 1 | embedding: `wte[ids] + wpe[0..T-1]` | `input/,act/embed` |
+# | 2 | LayerNorm (section 4) | `...,act/block0/ln1` |
+# | 3 | attention: the qkv Linear (section 2), heads (section 1), scores, causal mask (6), softmax (5), $PV$, merge, `proj` | `...,act/block0/q`, `k`, `v`, `att_probs`, `att_y`, `att_out` |
+# | 4 | residual, LayerNorm, MLP with exact GELU (3), residual | `act/block0/` |
+# | 5 | every block, `ln_f`, the tied head (7), the logits | `act/` |
+# | 6 | the loss (log-sum-exp, section 5) | `input/,act/,loss` |
+# | 7 | backward, in reverse: logits, `ln_f`, the blocks, the embeddings (two gradients into `wte`) | `grad/` |
+# | 8 | AdamW: three steps with `config.adamw`'s settings (decoupled decay on the names it lists) | `step3/` |
+#
+# The first thing to do is write the bundle. It holds the tiny preset's GPT (2 blocks, width
+# 32, 2 heads, 65 tokens) and a random batch of $B = 2$ sequences of $T = 16$ tokens:
+
+# %%
+workdir = Path(tempfile.mkdtemp(prefix="tinygrad_lm_ch11_"))
+golden_dir = workdir / "gpt-tiny"
+assert main(["golden", "--what", "gpt", "--config", "tiny", "--out", str(golden_dir)]) == 0
+manifest = json.loads((golden_dir / "manifest.json").read_text())
+golden = safetensors.numpy.load_file(str(golden_dir / "tensors.safetensors"))
+print(f"{len(manifest['tensors'])} tensors, {sum(a.nbytes for a in golden.values()) / 1024:.0f} KiB; config:",
+      {key: manifest["config"][key] for key in ("n_layer", "n_head", "n_embd", "vocab_size", "gelu", "layer_norm_eps")})
+shown = ("input/ids", "param/blocks.0.attn.qkv.weight", "act/block0/att_probs", "loss", "grad/wte.weight")
+for entry in (entry for entry in manifest["tensors"] if entry["name"] in shown):
+    print(f"  {entry['name']:28s} {entry['shape']!s:14s} atol {entry['atol']:.1e} rtol {entry['rtol']:g}  "
+          f"{entry['description']}")
+
+# %% [markdown]
+# Steps 1 and 2 as a port would write them, in plain NumPy: it reads the bundle with
+# `safetensors` (any language's reader would do) and touches nothing of `tinygrad_lm`. Its
+# LayerNorm has the most common porting bug, the unbiased variance.
+
+# %%
+def ported_embedding_and_ln1(tensors, ddof):
+    """The candidate tensors of steps 0-2, in float32, LayerNorm's variance divided by C - ddof."""
+    ids = tensors["input/ids"]  # (B, T) int64
+    T = ids.shape[1]
+    embed = tensors["param/wte.weight"][ids] + tensors["param/wpe.weight"][:T]  # (B, T, C) + (T, C)
+    mean = embed.mean(axis=-1, keepdims=True)  # (B, T, C) -> (B, T, 1)
+    var = embed.var(axis=-1, ddof=ddof, keepdims=True)  # (B, T, 1); ddof=1 is the bug
+    ln1 = (embed - mean) / np.sqrt(var + np.float32(1e-5)) * tensors["param/blocks.0.ln1.weight"] \
+        + tensors["param/blocks.0.ln1.bias"]  # (B, T, C)
+    return {"input/ids": ids, "input/targets": tensors["input/targets"], "act/embed": embed, "act/block0/ln1": ln1}
+
+
+def check(candidate_tensors, name, only):
+    """Write a candidate directory, run `tinygrad-lm check-port` on it; (exit code, printed report)."""
+    folder = workdir / name
+    folder.mkdir()
+    safetensors.numpy.save_file(candidate_tensors, str(folder / "port.safetensors"))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["check-port", "--golden", str(golden_dir), "--candidate", str(folder), "--only", only])
+    print(printed.getvalue())
+    return code, printed.getvalue()
+
+
+steps_1_2 = "input/,act/embed,act/block0/ln1"
+broken_code, broken_report = check(ported_embedding_and_ln1(golden, ddof=1), "unbiased", steps_1_2)
+print("exit code", broken_code)
+
+# %% [markdown]
+# The ids and the embedding pass exactly (an embedding is a lookup and one addition, no
+# rounding to disagree on); `act/block0/ln1` fails by 1.6% of its values, the $\sqrt{(C-1)/C}$
+# of section 4, and the command exits 1, so a script or a CI job that runs it stops here. The
+# fix is `ddof=0`:
+
+# %%
+fixed_code, fixed_report = check(ported_embedding_and_ln1(golden, ddof=0), "biased", steps_1_2)
+print("exit code", fixed_code)
