@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from tinygrad_lm.models import GPT, GPTConfig
+from tinygrad_lm.optim import AdamW, param_groups_for_weight_decay
 from tinygrad_lm.porting import gpt_golden, read_bundle
 from tinygrad_lm.porting.check import compare
 
@@ -57,19 +58,36 @@ def test_committed_bundle_is_what_the_generator_makes(tmp_path, what, config):
         assert _close_enough(new[a["name"]], old[a["name"]]), f"{what}-{config}: tensor {a['name']} changed"
 
 
-def test_library_float32_forward_passes_the_gpt_bundle():
+def test_library_float32_run_passes_the_whole_gpt_bundle():
+    """Forward, gradients and 3 AdamW steps in float32, as a port would run them, all pass."""
     manifest, golden = read_bundle(GOLDEN / "gpt-tiny")
-    fields = {k: manifest["config"][k] for k in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias")}
+    config = manifest["config"]
+    fields = {k: config[k] for k in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias")}
     model = GPT(GPTConfig(**fields), dtype="float32")
     for name, param in model.named_parameters():
         param.data[...] = golden[f"param/{name}"]
     model.eval()
-    acts, _ = gpt_golden.activations(model, golden["input/ids"])
-    _, loss = model(golden["input/ids"], golden["input/targets"])
-    ours = {name: values for name, values, _ in acts} | {"loss": loss.numpy().astype(np.float32)}
+    ids, targets = golden["input/ids"], golden["input/targets"]
+    acts, _ = gpt_golden.activations(model, ids)
+    ours = {name: values for name, values, _ in acts}
+    _, loss = model(ids, targets)
+    loss.backward()
+    ours["loss"] = loss.numpy()
+    ours |= {f"grad/{name}": param.grad.copy() for name, param in model.named_parameters()}
+    adamw = config["adamw"]
+    groups = param_groups_for_weight_decay(model.named_parameters(), adamw["weight_decay"])
+    optimizer = AdamW(groups, lr=adamw["lr"], betas=tuple(adamw["betas"]), eps=adamw["eps"])
+    for step in range(adamw["steps"]):
+        if step:
+            model.zero_grad()
+            model(ids, targets)[1].backward()
+        optimizer.step()
+    ours["step3/loss"] = model(ids, targets)[1].numpy()
+    ours |= {f"step3/param/{name}": param.data for name, param in model.named_parameters()}
     entries = {e["name"]: e for e in manifest["tensors"]}
+    assert set(ours) | {e for e in entries if e.startswith(("input/", "param/"))} == set(entries)
     for name, values in ours.items():
-        row = compare({**entries[name], "array": golden[name]}, values)
+        row = compare({**entries[name], "array": golden[name]}, np.asarray(values, dtype=np.float32))
         assert row["status"] == "pass", row
 
 

@@ -97,13 +97,17 @@ class BundleWriter:
             stored = array.astype(self.dtype)
         else:
             raise PortingError(f"golden: tensor {name!r} has dtype {array.dtype}; only numbers can be stored")
-        default_atol, default_rtol = default_tolerance(array, self.dtype)
+        default_atol, default_rtol = self.tolerance(array)
         self.arrays[name] = np.array(stored, order="C")  # ascontiguousarray would make 0-d 1-d
         self.entries.append({
             "name": name, "file": TENSOR_FILE, "shape": list(stored.shape), "dtype": str(stored.dtype),
             "description": description, "atol": default_atol if atol is None else float(atol),
             "rtol": default_rtol if rtol is None else float(rtol),
         })
+
+    def tolerance(self, values):
+        """(atol, rtol) that ``add`` gives ``values`` by default in this bundle."""
+        return default_tolerance(values, self.dtype)
 
     def manifest(self):
         return {"format": FORMAT, "library_version": __version__, "what": self.what,
