@@ -2,20 +2,24 @@
 
 Lists every convention a port of our GPT must match, and for each one computes what the wrong
 choice does to the numbers and by how much: row-major layouts and the (B, T, C) -> (B, H, T, D)
-split into heads, Linear weights stored (out, in), exact versus tanh GELU, LayerNorm's biased
-variance and eps inside the square root, softmax with the maximum subtracted, where the causal
-mask sits when there are fewer queries than keys (ours bottom-right, PyTorch's is_causal
-top-left), the output head tied to the token embedding, and where float32 sums differ and why a
-port's tolerance is atol + rtol |ref| growing with the reduction length
+split into heads (and a safetensors writer that stores a view's buffer as it lies), Linear
+weights stored (out, in), exact versus tanh GELU, LayerNorm's biased variance and eps inside the
+square root, softmax with the maximum subtracted, where the causal mask sits when there are
+fewer queries than keys (ours bottom-right, PyTorch's is_causal top-left), the output head tied
+to the token embedding, and where float32 sums differ: the error grows with the reduction length
+and the bundle's tolerance, atol + rtol |golden|, is sized against it
 (tutorials/figures/11_float32_sum_error.png). Then the order to port in and the checker at each
 step: it writes the tiny GPT's golden bundle, ports the embedding and the first LayerNorm in
-plain NumPy with a deliberate bug (unbiased variance), runs ``tinygrad-lm check-port`` on it and
-shows that it names the first bad tensor (tutorials/figures/11_checker_errors.png), fixes the bug
-and shows the port passes. The whole forward pass in C99 is the worked answer, in
-tutorials/porting/. Run with ``python tutorials/11_porting_guide.py`` from the repository root;
-``TINYGRAD_LM_TUTORIAL_SMALL=1`` measures the float32 sums on fewer lengths. Left out: porting
-the backward pass and AdamW (the bundle holds their reference tensors, ``grad/`` and ``step3/``,
-and the same checker compares them) and BERT's bundle (same format, other names).
+plain NumPy with a deliberate bug (unbiased variance), runs ``tinygrad-lm check-port`` on it,
+which names the first bad tensor and exits 1, and on the fixed port, which passes; runs the
+library itself in float32 as a port of the whole bundle (forward, gradients, AdamW: it passes)
+and with the bug planted (the first mismatch is named, the loss alone cannot see it;
+tutorials/figures/11_checker_errors.png); and shows what the tiny bundle cannot see (a tanh
+GELU passes it and fails the shakespeare-char bundle). The whole forward pass in C99 is the
+worked answer, in tutorials/porting/. Run with ``python tutorials/11_porting_guide.py`` from the
+repository root; ``TINYGRAD_LM_TUTORIAL_SMALL=1`` measures the float32 sums on fewer lengths.
+Left out: a backward pass and AdamW written by hand (exercise 3 ports AdamW; the bundle's
+``grad/`` and ``step3/`` tensors check them) and BERT's bundle (same format, other names).
 """
 
 # %% [markdown]
@@ -41,8 +45,8 @@ and the same checker compares them) and BERT's bundle (same format, other names)
 # same way we did, with a computation showing what the other choice gives and how far off it
 # is. "Far" is measured against float32's machine epsilon, $2^{-23} \approx 1.2 \times 10^{-7}$:
 # a port's tensors can only be expected to agree to a small multiple of it (section 8 says how
-# small), so a convention that moves a number by $10^{-5}$ is a bug the checker sees, even if
-# the generated text looks fine.
+# small, and how the checker's tolerance follows), so a convention that moves a number by
+# $10^{-3}$ is a bug the checker sees, even if the generated text looks fine.
 
 # %%
 import contextlib
@@ -50,6 +54,7 @@ import io
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -67,7 +72,10 @@ import tinygrad_lm.functional as F
 from tinygrad_lm import nn
 from tinygrad_lm.cli import main
 from tinygrad_lm.models import GPT, GPTConfig
+from tinygrad_lm.optim import AdamW
 from tinygrad_lm.porting.bundle import FLOAT32_ATOL_SCALE, FLOAT32_RTOL
+from tinygrad_lm.porting.check import check_port
+from tinygrad_lm.porting.gpt_golden import activations
 
 SMALL = os.environ.get("TINYGRAD_LM_TUTORIAL_SMALL") == "1"
 FIGURES = Path(os.environ.get("TINYGRAD_LM_FIGURES_DIR", "tutorials/figures"))
@@ -140,9 +148,22 @@ print(f"attention output without the transpose: off by {layout_error:.2f} of its
 # %% [markdown]
 # Writing tensors out is the mirror image: safetensors stores the bytes of a row-major array
 # of the stated shape, so a port writes a transposed view only after making it contiguous
-# (`np.ascontiguousarray`, or a copy loop in C). The merge back is the transpose first, then
-# the reshape: $(B, H, T, D) \to (B, T, H, D) \to (B, T, C)$.
-#
+# (a copy loop in C, `np.array(a, order="C")` in NumPy). Not every writer does that for you:
+# `safetensors.numpy.save_file` (0.8, the version installed here) writes a view's underlying
+# buffer as it lies, so the file has the right shape and scrambled values, and the checker
+# reports the tensor as wrong although the port computed it right:
+
+# %%
+trap_file = Path(tempfile.mkdtemp(prefix="tinygrad_lm_ch11_")) / "view.safetensors"
+safetensors.numpy.save_file({"heads": heads}, str(trap_file))  # a transposed view, written as it lies
+read_back = safetensors.numpy.load_file(str(trap_file))["heads"]
+view_written_right = bool(np.array_equal(read_back, heads))
+print(f"a (B, H, T, D) view read back: shape {read_back.shape}, same values: {view_written_right}")
+safetensors.numpy.save_file({"heads": np.array(heads, order="C")}, str(trap_file))  # made contiguous first
+assert np.array_equal(safetensors.numpy.load_file(str(trap_file))["heads"], heads)
+shutil.rmtree(trap_file.parent)
+
+# %% [markdown]
 # ## 2. Linear weights are stored (out, in): $y = x W^\top + b$
 #
 # `nn.Linear(in_features, out_features)` keeps `weight` with shape `(out_features,
@@ -170,7 +191,8 @@ print(f"x W^T + b vs the library: {max_rel(right_y, library_y):.1e};  x W + b: o
 # \operatorname{erf}(x/\sqrt2))$. GPT-2 (and nanoGPT's `approximate="tanh"` option) uses
 # $\tfrac12 x\,(1 + \tanh(\sqrt{2/\pi}\,(x + 0.044715\,x^3)))$. C99's libm has `erff`; a
 # port to a language without erf must bring its own, accurate to float32 (our kernels use a
-# polynomial, chapter 9). The two curves are close, but not float32-close:
+# polynomial, chapter 9). The two curves are close, but not float32-close (though near 0
+# they are: section 9 shows what that means for a bundle):
 
 # %%
 grid = np.linspace(-6.0, 6.0, 24001)
@@ -192,8 +214,8 @@ print(f"max |GELU_erf - GELU_tanh| = {gelu_gap:.2e} at x = {worst_x:+.2f} "
 #   `Statistics.var`) scales every output by $\sqrt{(C-1)/C}$: about $1/(2C)$ relative, 1.6%
 #   at $C = 32$ and still 0.07% at GPT-2's $C = 768$;
 # - eps outside the root, $\sqrt{\sigma^2} + \varepsilon$, is within $5 \times 10^{-6}$ for a
-#   row of unit variance (a few dozen epsilons, enough to fail a float32 check) but a
-#   different function for a nearly constant row, where eps dominates.
+#   row of unit variance (a few dozen epsilons, less than a float32 tolerance must allow, see
+#   section 8) but a different function for a row of small variance, where eps dominates.
 
 # %%
 Cn = 32
@@ -414,7 +436,8 @@ fig.tight_layout()
 fig.savefig(FIGURES / "11_float32_sum_error.png", dpi=120)
 plt.close(fig)
 sequential_at_2048 = measured["sequential (a C loop)"][lengths.index(2048)]
-print(f"sequential error at K = 2048: {sequential_at_2048:.1e} = {sequential_at_2048 / atol_fraction:.2f} of the bundle's atol fraction")
+print(f"sequential error at K = 2048: {sequential_at_2048:.1e} = {sequential_at_2048 / atol_fraction:.2f} of the "
+      f"bundle's atol = {atol_fraction:g} max|y| (and its rtol is {rtol:g})")
 
 # %% [markdown]
 # What the picture shows (`tutorials/figures/11_float32_sum_error.png`): each point is the
@@ -481,11 +504,18 @@ def ported_embedding_and_ln1(tensors, ddof):
     return {"input/ids": ids, "input/targets": tensors["input/targets"], "act/embed": embed, "act/block0/ln1": ln1}
 
 
-def check(candidate_tensors, name, only):
-    """Write a candidate directory, run `tinygrad-lm check-port` on it; (exit code, printed report)."""
+def write_candidate(candidate_tensors, name):
+    """A candidate directory holding ``candidate_tensors`` in one safetensors file (section 1: C order)."""
     folder = workdir / name
     folder.mkdir()
-    safetensors.numpy.save_file(candidate_tensors, str(folder / "port.safetensors"))
+    contiguous = {key: np.array(array, order="C") for key, array in candidate_tensors.items()}  # 0-d stays 0-d
+    safetensors.numpy.save_file(contiguous, str(folder / "port.safetensors"))
+    return folder
+
+
+def check(candidate_tensors, name, only):
+    """Run `tinygrad-lm check-port` on a candidate; (exit code, the report it printed)."""
+    folder = write_candidate(candidate_tensors, name)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         code = main(["check-port", "--golden", str(golden_dir), "--candidate", str(folder), "--only", only])
@@ -506,3 +536,209 @@ print("exit code", broken_code)
 # %%
 fixed_code, fixed_report = check(ported_embedding_and_ln1(golden, ddof=0), "biased", steps_1_2)
 print("exit code", fixed_code)
+
+# %% [markdown]
+# ### A whole port, and what "first" buys
+#
+# In a complete port a bug early in the forward pass spoils every tensor after it, so a
+# checker that only reported the loss, or reported everything without an order, would point
+# nowhere. To see it on the whole bundle we need a complete port; the quickest one is the
+# library itself, run in float32 (the bundle is float64 rounded once, so our own float32
+# kernels are a port like any other: their own summation orders, their own rounding). It
+# loads the parameters from the bundle, computes every activation (with
+# `tinygrad_lm.porting.gpt_golden.activations`, the layer-by-layer forward the bundle itself
+# is made with), the loss, every gradient and three AdamW steps. Then we plant the LayerNorm
+# bug in block 0 and check both, everything, no `--only`.
+
+# %%
+class UnbiasedLayerNorm(nn.LayerNorm):
+    """The porting bug as a module: the variance divided by C - 1 instead of C."""
+
+    def forward(self, x):
+        C = x.shape[-1]
+        centred = x - x.mean(axis=-1, keepdims=True)  # (B, T, C)
+        var = (centred * centred).sum(axis=-1, keepdims=True) / (C - 1)  # (B, T, 1): the bug
+        return centred / (var + self.eps).sqrt() * self.weight + self.bias
+
+
+def library_port(ln1_of_block0=None):
+    """Every tensor of the bundle computed by the library in float32, from the bundle's inputs."""
+    model_fields = {name: manifest["config"][name] for name in GPTConfig().to_dict()}
+    model = GPT(GPTConfig(**model_fields), dtype="float32")
+    model.load_state_dict({name.removeprefix("param/"): array for name, array in golden.items()
+                           if name.startswith("param/")})
+    if ln1_of_block0 is not None:
+        ln1_of_block0.load_state_dict(model.blocks[0].ln1.state_dict())
+        model.blocks[0].ln1 = ln1_of_block0
+    ids, targets = golden["input/ids"], golden["input/targets"]
+    out = {"input/ids": ids, "input/targets": targets}
+    out.update({f"param/{name}": p.numpy().copy() for name, p in model.named_parameters()})  # read back
+    out.update({name: values for name, values, _ in activations(model, ids)[0]})
+    _, loss = model(ids, targets)
+    out["loss"] = loss.numpy()
+    loss.backward()
+    out.update({f"grad/{name}": p.grad for name, p in model.named_parameters()})
+    adamw = manifest["config"]["adamw"]
+    named = dict(model.named_parameters())
+    groups = [{"params": [named[n] for n in named if n in adamw["decayed"]], "weight_decay": adamw["weight_decay"]},
+              {"params": [named[n] for n in named if n not in adamw["decayed"]], "weight_decay": 0.0}]
+    optimizer = AdamW(groups, lr=adamw["lr"], betas=tuple(adamw["betas"]), eps=adamw["eps"])
+    for step in range(adamw["steps"]):
+        if step:  # the first step uses the gradient computed above
+            model.zero_grad()
+            model(ids, targets)[1].backward()
+        optimizer.step()
+    with tg.no_grad():
+        out["step3/loss"] = model(ids, targets)[1].numpy()
+    out.update({f"step3/param/{name}": p.numpy() for name, p in model.named_parameters()})
+    return out
+
+
+def full_report(candidate_tensors, name):
+    """The checker's report (a dict) on every tensor of the bundle, through its Python API."""
+    return check_port(golden_dir, write_candidate(candidate_tensors, name))
+
+
+library_report = full_report(library_port(), "library-float32")
+broken_library_report = full_report(library_port(UnbiasedLayerNorm(manifest["config"]["n_embd"])), "library-broken")
+for label, report in (("library in float32", library_report), ("... with block 0's ln1 unbiased", broken_library_report)):
+    failed = [row["name"] for row in report["rows"] if row["status"] != "pass"]
+    print(f"{label:34s} passed={report['passed']}, {len(failed)} of {len(report['rows'])} tensors fail, "
+          f"first mismatch: {report['first_failure']}")
+loss_rows = {report_name: next(row for row in report["rows"] if row["name"] == "loss")
+             for report_name, report in (("fixed", library_report), ("broken", broken_library_report))}
+print(f"the loss with the bug: off by {loss_rows['broken']['max_rel_error']:.1e} relative, "
+      f"{loss_rows['broken']['status']} (without it: {loss_rows['fixed']['max_rel_error']:.1e})")
+
+# %% [markdown]
+# Our float32 kernels pass all 115 tensors: forward, loss, gradients and three AdamW steps,
+# with their own summation orders, which is the evidence that the tolerances of section 8 are
+# loose enough for an honest port. With the planted bug the checker names `act/block0/ln1`,
+# and nearly every tensor after it fails too, gradients and AdamW's results included. Not the
+# loss: it moves by a few millionths of itself, inside its tolerance. At initialisation the
+# logits hardly depend on the first LayerNorm's scale, so **a port checked on its loss alone
+# would ship this bug**; the activations are what catch it. The picture shows each forward
+# tensor's worst error against its atol:
+
+# %%
+forward_rows = [(ok, bad) for ok, bad in zip(library_report["rows"], broken_library_report["rows"])
+                if ok["name"].startswith("act/") or ok["name"] == "loss"]
+labels = [ok["name"].removeprefix("act/") for ok, _ in forward_rows]
+fig, ax = plt.subplots(figsize=(9, 4.2))
+positions = np.arange(len(forward_rows))
+floor = 1e-4  # exact agreement (error 0) drawn at the bottom of the axis
+for offset, index, colour, label in ((-0.2, 0, "tab:green", "library in float32"),
+                                     (0.2, 1, "tab:red", "with block 0's ln1 unbiased")):
+    ratios = [max(pair[index]["max_abs_error"] / pair[index]["atol"], floor) for pair in forward_rows]
+    ax.bar(positions + offset, ratios, width=0.4, color=colour, label=label)
+ax.axhline(1.0, color="k", lw=0.8, ls="--")
+ax.set_yscale("log")
+ax.set_xticks(positions, labels, rotation=90, fontsize=7)
+ax.set_ylabel("max |port - golden| / atol")
+ax.set_title(f"check-port on the tiny GPT bundle: first mismatch {broken_library_report['first_failure']}")
+ax.legend(fontsize=8)
+fig.tight_layout()
+fig.savefig(FIGURES / "11_checker_errors.png", dpi=120)
+plt.close(fig)
+
+# %% [markdown]
+# What the picture shows (`tutorials/figures/11_checker_errors.png`): one pair of bars per
+# forward tensor, in the order the forward pass makes them; below the dashed line a tensor is
+# within its atol (a tensor also passes a little above it, through the rtol |golden| term;
+# an exact match is drawn at the bottom). The float32 library stays two orders of magnitude
+# below the line; the broken port jumps three orders above it at `act/block0/ln1` and stays
+# there until the loss, which the bug barely moves.
+#
+# ### What the tiny bundle cannot see
+#
+# A bundle only tests the inputs it holds. The tiny model is freshly initialised, so its
+# MLP's pre-activations are small, and near 0 the two GELUs of section 3 agree far better
+# than their worst $4.7 \times 10^{-4}$. Here is a tanh-GELU port of block 0's MLP hidden
+# layer, fed the bundle's own `ln2`, against the tiny bundle and against the larger
+# `shakespeare-char` one (4 blocks of width 128, $T = 64$):
+
+# %%
+def tanh_gelu_hidden(bundle_tensors):
+    """act/block0/mlp_hidden as a port with GPT-2's tanh GELU computes it, from the bundle's ln2."""
+    pre = bundle_tensors["act/block0/ln2"] @ bundle_tensors["param/blocks.0.mlp.fc.weight"].T \
+        + bundle_tensors["param/blocks.0.mlp.fc.bias"]  # (B, T, C) @ (C, 4C) -> (B, T, 4C)
+    return pre, F.gelu(tg.tensor(pre), approximate="tanh").numpy()
+
+
+larger_dir = workdir / "gpt-shakespeare-char"
+assert main(["golden", "--what", "gpt", "--config", "shakespeare-char", "--out", str(larger_dir)]) == 0
+tanh_verdicts = {}
+for label, folder in (("tiny", golden_dir), ("shakespeare-char", larger_dir)):
+    tensors = safetensors.numpy.load_file(str(folder / "tensors.safetensors"))
+    pre, hidden = tanh_gelu_hidden(tensors)
+    row = check_port(folder, write_candidate({"act/block0/mlp_hidden": hidden}, f"tanh-{label}"),
+                     only=["act/block0/mlp_hidden"])["rows"][0]
+    tanh_verdicts[label] = row["status"]
+    print(f"{label:17s} max |pre-activation| {np.abs(pre).max():.2f}: tanh GELU off by {row['max_abs_error']:.1e} "
+          f"(atol {row['atol']:.1e}) -> {row['status']}")
+
+# %% [markdown]
+# The tanh port passes the tiny bundle and fails the larger one. So: port against the tiny
+# bundle (fast, small enough to print), then check the finished port against
+# `shakespeare-char` as well, whose wider model and longer batch reach further into each
+# function. A trained checkpoint would reach further still; a bundle records one point.
+#
+# ### The worked port, and the steps after the forward pass
+#
+# `tutorials/porting/gpt.c` is the whole forward pass and loss in C99 (libc and libm, a
+# two-hundred-line safetensors reader), the model answer to the exercises below; its README
+# says how to build it and run the checker on it with `--only input/,act/,loss`, and its
+# teaching switch `-DBREAK_LAYERNORM_EPS` plants section 4's eps bug, which the checker names
+# as `act/block0/ln1`. The backward pass and AdamW are steps 7 and 8 of the table: the same
+# bundle holds `grad/<name>` for every parameter and `step3/param/<name>` after three steps
+# with the settings in `manifest["config"]["adamw"]`, and the same command checks them with
+# `--only grad/` and `--only step3/`.
+#
+# ## Exercises
+#
+# In `tutorials/exercises/ch11.py`, checked by `pytest tutorials/exercises -k ch11` through
+# the checker itself:
+#
+# 1. `causal_attention_probs`: port step 3's heart, the attention probabilities with the
+#    bottom-right mask and the max subtracted, and pass the bundle's `att_probs`;
+# 2. `gpt_forward`: the whole forward pass and loss in plain NumPy, passing `check-port --only
+#    input/,act/,loss` on the tiny bundle (the C port is a worked answer in another language);
+# 3. `adamw_trajectory`: AdamW in float64 on the optim bundle's quadratic (`tinygrad-lm golden
+#    --what optim`), passing `--only adamw/` to $10^{-10}$.
+#
+# ## The check
+#
+# Every wrong convention moves its numbers by far more than the tolerance; the float32 sum's
+# error grows with the reduction length and stays under the bundle's atol for every length a
+# GPT uses; the checker exits 1 and names `act/block0/ln1` for the unbiased LayerNorm, and
+# passes the fixed port; our own float32 kernels pass the whole bundle, and the planted bug
+# fails every tensor from its own on.
+
+# %%
+float32_tolerance = atol_fraction  # the smallest error a float32 check may flag, relative to max|tensor|
+assert not view_written_right, "safetensors now writes views in C order: update section 1's warning"
+assert offsets_agree and layout_error > 0.1 and max_rel(right_y, library_y) < 1e-6 and max_rel(wrong_y, library_y) > 0.1
+assert 4.5e-4 < gelu_gap < 5e-4 and abs(abs(worst_x) - 2.70) < 0.01, (gelu_gap, worst_x)
+assert abs(ln_errors["unbiased variance"] - (1 - math.sqrt((Cn - 1) / Cn))) < 2e-3
+assert ln_errors["eps outside the root"] < float32_tolerance < ln_errors["eps outside, a row of std 1e-3"]
+assert softmax_in_range < 1e-6 and np.isnan(naive_large).any() and np.all(np.isfinite(safe_large))
+assert abs(log_p + 120.0) < 1e-3 and naive_log_p == -np.inf
+assert mask_error > 0.1 and ours_mask[-1].all() and pytorch_mask[-1].sum() == Tq
+assert unread < 1e-6 and min(share.values()) > 0.3, (unread, share)
+gpt_lengths = [i for i, K in enumerate(lengths) if K <= 2 ** 14]  # every reduction length of a GPT-2 and more
+assert max(measured["BLAS matmul"]) < float32_tolerance / 10
+assert max(measured["sequential (a C loop)"][i] for i in gpt_lengths) < float32_tolerance
+assert measured["sequential (a C loop)"][-1] > 10 * measured["sequential (a C loop)"][0]  # grows with K
+assert broken_code == 1 and "first mismatch: act/block0/ln1" in broken_report
+assert fixed_code == 0 and "PASSED: all 4 tensors" in fixed_report
+assert library_report["passed"] and len(library_report["rows"]) == len(manifest["tensors"])
+assert broken_library_report["first_failure"] == "act/block0/ln1"
+rows_after = broken_library_report["rows"][[row["name"] for row in broken_library_report["rows"]].index("act/block0/ln1"):]
+failing_after = [row["status"] == "fail" for row in rows_after if row["name"].startswith(("act/", "grad/"))]
+assert sum(failing_after) >= 0.9 * len(failing_after), f"{sum(failing_after)} of {len(failing_after)}"
+assert loss_rows["broken"]["status"] == "pass" and loss_rows["broken"]["max_rel_error"] < 1e-4  # the loss cannot see it
+assert tanh_verdicts == {"tiny": "pass", "shakespeare-char": "fail"}, tanh_verdicts
+print(f"checked: conventions off by {ln_errors['unbiased variance']:.1e} (unbiased LayerNorm) to {layout_error:.2f} "
+      f"(heads without the transpose), float32 sums under atol up to K = {lengths[gpt_lengths[-1]]}, check-port names "
+      f"{broken_library_report['first_failure']} and passes our float32 library on all {len(library_report['rows'])} tensors")
+shutil.rmtree(workdir)  # the bundles and candidates written above (about 15 MB)
