@@ -1,6 +1,6 @@
 """The porting subcommands of ``tinygrad-lm``: ``golden`` writes a bundle, ``check-port`` checks a port.
 
-    tinygrad-lm golden --what gpt|ops|tokenizers|optim [--config NAME] --out DIR
+    tinygrad-lm golden --what gpt|bert|ops|tokenizers|optim [--config NAME] --out DIR
         write a golden bundle (manifest.json + tensors.safetensors, see tinygrad_lm.porting)
     tinygrad-lm check-port --golden DIR --candidate DIR [--only PREFIX[,PREFIX]] [--json]
         compare a port's tensors (every *.safetensors in the candidate directory) with the
@@ -12,7 +12,7 @@
 ``--json`` prints one object: {"golden", "candidate", "what", "config_name", "only", "rows":
 [{"name", "shape", "dtype", "status", "max_abs_error", "max_rel_error", "atol", "rtol", ...}],
 "first_failure", "extra", "passed"}. ``cli.py`` lists `PORTING_SUBCOMMANDS` and
-`PORTING_USER_ERRORS` beside its own. Left out: BERT bundles (not generated yet).
+`PORTING_USER_ERRORS` beside its own. Left out: writing a candidate (a port's job).
 """
 
 import json
@@ -48,7 +48,8 @@ def add_golden_parser(subparsers) -> None:
     parser = subparsers.add_parser("golden", help="write a golden bundle (reference tensors) for ports",
                                    description="Write a golden bundle: manifest.json (format, versions, config, "
                                    "seed, and per tensor name/shape/dtype/description/tolerance) and "
-                                   "tensors.safetensors. Configs: gpt tiny|shakespeare-char, ops float64|float32, "
+                                   "tensors.safetensors. Configs: gpt tiny|shakespeare-char, bert bert-tiny|"
+                                   "all-MiniLM-L6-v2 (downloads), ops float64|float32, "
                                    "tokenizers char-byte|wordpiece, optim quadratic.")
     parser.add_argument("--what", required=True, choices=list(GENERATORS), help="what the bundle holds")
     parser.add_argument("--config", metavar="NAME", help="which config (default: the first listed above)")

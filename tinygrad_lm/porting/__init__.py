@@ -8,10 +8,11 @@
     gpt_golden.py    GPT: ids, parameters, every activation, loss, gradients, 3 AdamW steps
     ops_golden.py    every op of the registry: inputs, outputs, upstream and input gradients
     small_golden.py  tokenizer cases (char, byte, WordPiece) and optimizer trajectories
+    bert_golden.py   BERT: a padded batch of sentence pairs, activations, MLM + NSP losses, gradients
     golden.py        make_bundle(what, config): the dispatcher behind tinygrad-lm golden
     check.py         compare a port's tensors with a bundle, in the order they are computed
 
-Left out: BERT bundles (bert-tiny, MiniLM) are not generated yet; BPE has no tokenizer yet.
+Left out: BPE cases (there is no BPE tokenizer yet), encoder-decoder models.
 """
 
 from .bundle import (

@@ -3,14 +3,15 @@
 Each ``what`` has a generator and a default config:
 
     gpt         tiny (committed in tests/golden), shakespeare-char (on demand)      gpt_golden.py
-    ops         float64, float32: every op of the registry                           ops_golden.py
-    tokenizers  char-byte (committed), wordpiece (MiniLM's vocabulary, or a small
-                trained one when it is not cached)                                   small_golden.py
-    optim       quadratic: SGD (momentum), Adam, AdamW for 10 steps                  small_golden.py
+    bert        bert-tiny (on demand), all-MiniLM-L6-v2 (downloads; on demand)      bert_golden.py
+    ops         float64, float32: every op of the registry (committed)               ops_golden.py
+    tokenizers  char-byte, wordpiece (a small vocabulary trained here; committed)    small_golden.py
+    optim       quadratic: SGD (momentum), Adam, AdamW for 10 steps (committed)      small_golden.py
 
-Left out: BERT (its generator is not written yet), choosing batch sizes or seeds from the command line (a bundle is a fixed reference).
+Left out: choosing batch sizes or seeds from the command line (a bundle is a fixed reference).
 """
 
+from .bert_golden import BERT_CONFIGS, make_bert_bundle
 from .bundle import PortingError
 from .gpt_golden import BATCHES, make_gpt_bundle
 from .ops_golden import OPS_CONFIGS, make_ops_bundle
@@ -23,6 +24,7 @@ from .small_golden import (
 
 GENERATORS = {
     "gpt": (make_gpt_bundle, tuple(BATCHES)),
+    "bert": (make_bert_bundle, BERT_CONFIGS),
     "ops": (make_ops_bundle, OPS_CONFIGS),
     "tokenizers": (make_tokenizers_bundle, TOKENIZER_CONFIGS),
     "optim": (make_optim_bundle, OPTIM_CONFIGS),

@@ -122,14 +122,43 @@ def activations(model, ids):
     return [(name, t.numpy(), text) for name, t, text in out], logits.numpy()
 
 
+def adamw_settings(run, model):
+    """The AdamW settings of ``run`` as the bundle records them, and the trainer's parameter groups."""
+    groups = param_groups_for_weight_decay(model.named_parameters(), run.weight_decay)
+    settings = {"lr": run.lr, "betas": [run.beta1, run.beta2], "eps": 1e-8, "weight_decay": run.weight_decay,
+                "steps": ADAMW_STEPS, "grad_clip": None, "lr_schedule": "constant",
+                "decayed": [name for name, _ in groups[0]["params"]] if groups[0]["weight_decay"] else []}
+    return settings, groups
+
+
+def add_adamw_steps(bundle, params, loss_of, optimizer, lr):
+    """``ADAMW_STEPS`` steps (the first with the gradients the parameters hold now), then add
+    ``step3/loss`` (``loss_of()`` after them) and ``step3/param/<name>`` for each (name, param)."""
+    for step in range(ADAMW_STEPS):
+        if step:
+            for _, param in params:
+                param.grad = None
+            loss_of().backward()
+        optimizer.step()
+    with no_grad():
+        after = loss_of()
+    bundle.add("step3/loss", after.numpy(), f"loss on the same batch after {ADAMW_STEPS} AdamW steps")
+    # Adam divides each gradient by sqrt(v) + eps: where the exact gradient is 0 (the key biases:
+    # softmax ignores a constant added to every score of a row), a float32 port's rounding noise
+    # (~1e-9) still moves the parameter by a fraction of lr. 1% of lr per step pays for that;
+    # a real AdamW bug (bias correction, decay on the wrong group) moves parameters by ~lr.
+    step_atol = ADAMW_STEPS * lr / 100
+    for name, param in params:
+        atol = max(step_atol, bundle.tolerance(param.data)[0])
+        bundle.add(f"step3/param/{name}", param.data, f"{name} after {ADAMW_STEPS} AdamW steps "
+                   f"(settings in config.adamw; atol >= 1% of lr per step)", atol=atol)
+
+
 def make_gpt_bundle(config_name="tiny"):
     """A ``BundleWriter`` holding the GPT bundle of ``config_name`` ("tiny" or "shakespeare-char")."""
     model, run, (vocab, batch, time) = build_model(config_name)
     ids, targets = batch_ids(run.seed, vocab, batch, time)
-    adamw = {"lr": run.lr, "betas": [run.beta1, run.beta2], "eps": 1e-8, "weight_decay": run.weight_decay,
-             "steps": ADAMW_STEPS, "grad_clip": None, "lr_schedule": "constant"}
-    groups = param_groups_for_weight_decay(model.named_parameters(), run.weight_decay)
-    adamw["decayed"] = [name for name, _ in groups[0]["params"]] if groups[0]["weight_decay"] else []
+    adamw, groups = adamw_settings(run, model)
     config = {**model.config.to_dict(), "batch_size": batch, "time": time, "gelu": "exact (erf)",
               "layer_norm_eps": 1e-5, "tied_head": True, "computed_in": "float64", "adamw": adamw,
               "ids": f"random integers in [0, {vocab}) from numpy default_rng(seed); targets are ids shifted "
@@ -157,21 +186,5 @@ def make_gpt_bundle(config_name="tiny"):
         bundle.add(f"grad/{name}", param.grad, f"d loss / d {name}")
 
     optimizer = AdamW(groups, lr=run.lr, betas=(run.beta1, run.beta2), eps=adamw["eps"])
-    for step in range(ADAMW_STEPS):
-        if step:  # the first step uses the gradient computed above
-            model.zero_grad()
-            model(ids, targets)[1].backward()
-        optimizer.step()
-    with no_grad():
-        _, after = model(ids, targets)
-    bundle.add("step3/loss", after.numpy(), f"loss on the same batch after {ADAMW_STEPS} AdamW steps")
-    # Adam divides each gradient by sqrt(v) + eps: where the exact gradient is 0 (the key biases:
-    # softmax ignores a constant added to every score of a row), a float32 port's rounding noise
-    # (~1e-9) still moves the parameter by a fraction of lr. 1% of lr per step pays for that;
-    # a real AdamW bug (bias correction, decay on the wrong group) moves parameters by ~lr.
-    step_atol = ADAMW_STEPS * run.lr / 100
-    for name, param in params:
-        atol = max(step_atol, bundle.tolerance(param.data)[0])
-        bundle.add(f"step3/param/{name}", param.data, f"{name} after {ADAMW_STEPS} AdamW steps "
-                   f"(settings in config.adamw; atol >= 1% of lr per step)", atol=atol)
+    add_adamw_steps(bundle, params, lambda: model(ids, targets)[1], optimizer, run.lr)
     return bundle
