@@ -188,7 +188,8 @@ print(f"x W^T + b vs the library: {max_rel(right_y, library_y):.1e};  x W + b: o
 # ## 3. GELU: ours is the exact one, with erf
 #
 # The MLP's activation in our GPT is the exact GELU, $x\,\Phi(x) = \tfrac12 x\,(1 +
-# \operatorname{erf}(x/\sqrt2))$. GPT-2 (and nanoGPT's `approximate="tanh"` option) uses
+# \operatorname{erf}(x/\sqrt2))$. GPT-2 (Hugging Face's `gelu_new`, PyTorch's
+# `GELU(approximate="tanh")`) uses
 # $\tfrac12 x\,(1 + \tanh(\sqrt{2/\pi}\,(x + 0.044715\,x^3)))$. C99's libm has `erff`; a
 # port to a language without erf must bring its own, accurate to float32 (our kernels use a
 # polynomial, chapter 9). The two curves are close, but not float32-close (though near 0
@@ -469,6 +470,13 @@ print(f"sequential error at K = 2048: {sequential_at_2048:.1e} = {sequential_at_
 # | 6 | the loss (log-sum-exp, section 5) | `input/,act/,loss` |
 # | 7 | backward, in reverse: logits, `ln_f`, the blocks, the embeddings (two gradients into `wte`) | `grad/` |
 # | 8 | AdamW: three steps with `config.adamw`'s settings (decoupled decay on the names it lists) | `step3/` |
+#
+# Two notes on the last rows. The bundle holds the gradients of the parameters, not of the
+# activations, and lists them in parameter order (`wte` first), while a backward pass makes
+# them last layer first; `wte`'s depends on everything. So widen from the end:
+# `--only grad/ln_f`, then add `grad/blocks.1.`, then `grad/blocks.0.`, then the embeddings.
+# And AdamW needs no backward to be ported: the optim bundle (`tinygrad-lm golden --what
+# optim`) gives it the gradients of a quadratic (exercise 3).
 #
 # The first thing to do is write the bundle. It holds the tiny preset's GPT (2 blocks, width
 # 32, 2 heads, 65 tokens) and a random batch of $B = 2$ sequences of $T = 16$ tokens:
