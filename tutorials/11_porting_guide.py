@@ -73,8 +73,8 @@ from tinygrad_lm import nn
 from tinygrad_lm.cli import main
 from tinygrad_lm.models import GPT, GPTConfig
 from tinygrad_lm.optim import AdamW
+from tinygrad_lm.porting import check_port
 from tinygrad_lm.porting.bundle import FLOAT32_ATOL_SCALE, FLOAT32_RTOL
-from tinygrad_lm.porting.check import check_port
 from tinygrad_lm.porting.gpt_golden import activations
 
 SMALL = os.environ.get("TINYGRAD_LM_TUTORIAL_SMALL") == "1"

@@ -13,8 +13,7 @@ import safetensors.numpy
 
 import tinygrad_lm as tg
 import tinygrad_lm.functional as F
-from tinygrad_lm.porting.check import check_port, format_report
-from tinygrad_lm.porting.golden import make_bundle
+from tinygrad_lm.porting import check_port, format_report, make_bundle
 from tinygrad_lm.testing import check_close
 
 rng = np.random.default_rng(11)
