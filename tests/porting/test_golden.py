@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygrad_lm.cli import main
 from tinygrad_lm.models import GPT, GPTConfig
 from tinygrad_lm.optim import AdamW, param_groups_for_weight_decay
-from tinygrad_lm.porting import gpt_golden, read_bundle
+from tinygrad_lm.porting import gpt_golden, make_bundle, read_bundle
 from tinygrad_lm.porting.check import compare
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -44,10 +45,7 @@ def _close_enough(new, old):
 @pytest.mark.parametrize("what, config", COMMITTED, ids=[f"{w}-{c}" for w, c in COMMITTED])
 def test_committed_bundle_is_what_the_generator_makes(tmp_path, what, config):
     old_manifest, old = read_bundle(GOLDEN / f"{what}-{config}")
-    # a fresh process, as the bundles were made: Hypothesis' derandomized draws (the ops bundle's
-    # inputs) were seen to change after other work in the same process (a GPT bundle made first)
-    subprocess.run([sys.executable, "-m", "tinygrad_lm.cli", "golden", "--what", what, "--config", config,
-                    "--out", str(tmp_path)], check=True, capture_output=True)
+    make_bundle(what, config).write(tmp_path)
     new_manifest, new = read_bundle(tmp_path)
     for key in ("format", "what", "config_name", "config", "seed", "dtype"):
         assert new_manifest[key] == old_manifest[key], f"{what}-{config}: manifest field {key} changed"
@@ -100,3 +98,25 @@ def test_gpt_generator_refuses_activations_that_disagree_with_the_model(monkeypa
     monkeypatch.setattr(gpt_golden, "activations", drifted)
     with pytest.raises(AssertionError, match="recomputed logits differ from GPT.forward"):
         gpt_golden.make_gpt_bundle("tiny")
+
+
+def test_ops_inputs_do_not_depend_on_what_was_imported_before():
+    """Hypothesis may draw literals of loaded modules; the generator switches that off. A fresh
+    process, so that numba_cpu's literals are really new when it is imported between the draws."""
+    script = ("from tinygrad_lm.porting.ops_golden import draw_case\n"
+              "from tinygrad_lm.testing import get\n"
+              "before = draw_case(get('add'), 'float64').arrays\n"
+              "import tinygrad_lm.backends.numba_cpu\n"
+              "after = draw_case(get('add'), 'float64').arrays\n"
+              "print(all(a.shape == b.shape and (a == b).all() for a, b in zip(before, after)))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True"
+
+
+def test_golden_command_writes_a_bundle_and_refuses_an_unknown_config(tmp_path, capsys):
+    assert main(["golden", "--what", "optim", "--out", str(tmp_path / "optim")]) == 0
+    assert "63 tensors" in capsys.readouterr().out
+    assert read_bundle(tmp_path / "optim")[0]["config_name"] == "quadratic"
+    assert main(["golden", "--what", "gpt", "--config", "huge", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "unknown --config 'huge'" in err and "tiny" in err

@@ -11,8 +11,10 @@ Per registry entry NAME (``tinygrad_lm.testing.all_specs()``), in registry order
 The keyword settings of each entry (axis, shape, index, exponent, ...) are in
 ``manifest["config"]["ops"][NAME]["kwargs"]`` as JSON (slices as {"slice": [start, stop,
 step]}, arrays as {"array": [...], "dtype": ...}). The input is the first one the entry's
-Hypothesis strategy draws, derandomized, whose float inputs each hold 2 to 64 elements; a new
-Hypothesis version may draw another, and the regeneration test will then say so.
+Hypothesis strategy draws, derandomized, whose float inputs each hold 2 to 64 elements (with
+Hypothesis' draws of constants found in loaded modules switched off, so that what was imported
+before does not matter); a new Hypothesis version may draw another, and the regeneration test
+will then say so.
 
 Numerics: a float32 bundle's inputs are float32 numbers; outputs and gradients are computed in
 float64 from them (gradients by the library's backward, which gradcheck proves) and rounded.
@@ -20,9 +22,12 @@ float64 from them (gradients by the library's backward, which gradcheck proves) 
 Left out: non-contiguous layouts (a bundle stores values, not strides).
 """
 
+from unittest.mock import patch
+
 import numpy as np
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
+from hypothesis.internal.conjecture.providers import HypothesisProvider
 
 from ..engine import tensor
 from ..testing import all_specs
@@ -44,11 +49,19 @@ def _reasonable(case):
 
 
 def draw_case(spec, dtype):
-    """The fixed input of ``spec``: the first derandomized draw of a reasonable size."""
-    try:
-        return find(spec.inputs(np.dtype(dtype)), _reasonable, settings=DRAW)
-    except NoSuchExample:
-        return find(spec.inputs(np.dtype(dtype)), lambda case: True, settings=DRAW)
+    """The fixed input of ``spec``: the first derandomized draw of a reasonable size.
+
+    Hypothesis (6.13x+) sometimes draws a number written as a literal in any "local" module
+    loaded so far (this library, the tests), so the same derandomized draw would change with
+    what was imported before (numba_cpu's constants, say) and with every literal added to the
+    code. Those constant draws are switched off here (``_maybe_draw_constant`` is Hypothesis'
+    internal hook; if it is renamed, ``patch.object`` fails loudly rather than drifting)."""
+    strategy = spec.inputs(np.dtype(dtype))
+    with patch.object(HypothesisProvider, "_maybe_draw_constant", lambda *args, **kwargs: None):
+        try:
+            return find(strategy, _reasonable, settings=DRAW)
+        except NoSuchExample:
+            return find(strategy, lambda case: True, settings=DRAW)
 
 
 def to_json(value):
