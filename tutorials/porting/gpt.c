@@ -1,5 +1,5 @@
 /* gpt.c: the forward pass and loss of tinygrad_lm's GPT in plain C99 (libc and libm only), the
- * worked answer to the first porting exercise (tutorials/porting/README.md).
+ * worked answer to exercise 2 of chapter 11 (tutorials/porting/README.md).
  *
  * It reads a golden bundle (`tinygrad-lm golden --what gpt --config tiny --out BUNDLE_DIR`): the
  * model's shape from manifest.json's "config", every parameter (param/...) and the batch
