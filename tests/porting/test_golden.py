@@ -23,13 +23,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygrad_lm import tensor
 from tinygrad_lm.cli import main
 from tinygrad_lm.models import GPT, GPTConfig
 from tinygrad_lm.optim import AdamW, param_groups_for_weight_decay
 from tinygrad_lm.porting import gpt_golden, make_bundle, read_bundle
 from tinygrad_lm.porting.check import compare
+from tinygrad_lm.porting.ops_golden import from_json
+from tinygrad_lm.testing import all_specs
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+OPS32 = read_bundle(GOLDEN / "ops-float32")
 COMMITTED = [("gpt", "tiny"), ("ops", "float64"), ("ops", "float32"), ("tokenizers", "char-byte"),
              ("tokenizers", "wordpiece"), ("optim", "quadratic")]
 
@@ -120,3 +124,30 @@ def test_golden_command_writes_a_bundle_and_refuses_an_unknown_config(tmp_path, 
     assert main(["golden", "--what", "gpt", "--config", "huge", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "unknown --config 'huge'" in err and "tiny" in err
+
+
+@pytest.mark.parametrize("spec", all_specs(), ids=lambda spec: spec.name)
+def test_library_float32_ops_pass_the_float32_ops_bundle(spec):
+    """Each op run in float32 on the bundle's inputs (kwargs read back from the manifest), as a
+    float32 port would, meets the bundle's tolerances in its outputs and input gradients."""
+    manifest, golden = OPS32
+    entries = {e["name"]: e for e in manifest["tensors"]}
+    setting = manifest["config"]["ops"][spec.name]
+    kwargs = from_json(setting["kwargs"])
+    arrays = [golden[f"{spec.name}/input{i}"].astype(dtype) for i, dtype in enumerate(setting["input_dtypes"])]
+    grads = [i for i in range(len(arrays)) if f"{spec.name}/grad_input{i}" in entries]
+    inputs = [tensor(a, requires_grad=i in grads) if a.dtype.kind == "f" else a for i, a in enumerate(arrays)]
+    outputs = spec.fn(*inputs, **kwargs)
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    for k, out in enumerate(outputs):
+        name = f"{spec.name}/output{k}"
+        stored = golden[name]
+        row = compare({**entries[name], "array": stored}, out.numpy().astype(stored.dtype))
+        assert row["status"] == "pass", row
+    if grads:
+        for k, out in enumerate(outputs):
+            out.backward(golden[f"{spec.name}/upstream{k}"], retain_graph=k < len(outputs) - 1)
+        for i in grads:
+            name = f"{spec.name}/grad_input{i}"
+            row = compare({**entries[name], "array": golden[name]}, inputs[i].grad)
+            assert row["status"] == "pass", row

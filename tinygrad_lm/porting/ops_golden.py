@@ -10,11 +10,12 @@ Per registry entry NAME (``tinygrad_lm.testing.all_specs()``), in registry order
 
 The keyword settings of each entry (axis, shape, index, exponent, ...) are in
 ``manifest["config"]["ops"][NAME]["kwargs"]`` as JSON (slices as {"slice": [start, stop,
-step]}, arrays as {"array": [...], "dtype": ...}). The input is the first one the entry's
-Hypothesis strategy draws, derandomized, whose float inputs each hold 2 to 64 elements (with
-Hypothesis' draws of constants found in loaded modules switched off, so that what was imported
-before does not matter); a new Hypothesis version may draw another, and the regeneration test
-will then say so.
+step]}, arrays as {"array": [...], "dtype": ...}, tuples as lists; ``from_json`` reads them
+back), and the inputs' own dtypes (bool, int32, ...) in ``input_dtypes``. The input is the
+first one the entry's Hypothesis strategy draws, derandomized, whose float inputs each hold 2
+to 64 elements and whose outputs are not empty (with Hypothesis' draws of constants found in
+loaded modules switched off, so that what was imported before does not matter); a new
+Hypothesis version may draw another, and the regeneration test will then say so.
 
 Numerics: a float32 bundle's inputs are float32 numbers; outputs and gradients are computed in
 float64 from them (gradients by the library's backward, which gradcheck proves) and rounded.
@@ -43,9 +44,20 @@ def _is_float(value):
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
-def _reasonable(case):
-    floats = [a for a in case.arrays if _is_float(a)]
-    return all(2 <= a.size <= 64 for a in floats)
+def _as_list(result):
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _reasonable(spec):
+    """A condition on drawn cases: float inputs of 2..64 elements, every output non-empty and one
+    of at least 2 elements (no empty boolean selections or single numbers when more is possible)."""
+    def condition(case):
+        if not all(2 <= a.size <= 64 for a in case.arrays if _is_float(a)):
+            return False
+        in64 = [a.astype(np.float64) if _is_float(a) else a for a in case.arrays]
+        sizes = [np.size(out) for out in _as_list(spec.reference(*in64, **case.kwargs))]
+        return min(sizes) >= 1 and max(sizes) >= 2
+    return condition
 
 
 def draw_case(spec, dtype):
@@ -59,7 +71,7 @@ def draw_case(spec, dtype):
     strategy = spec.inputs(np.dtype(dtype))
     with patch.object(HypothesisProvider, "_maybe_draw_constant", lambda *args, **kwargs: None):
         try:
-            return find(strategy, _reasonable, settings=DRAW)
+            return find(strategy, _reasonable(spec), settings=DRAW)
         except NoSuchExample:
             return find(strategy, lambda case: True, settings=DRAW)
 
@@ -83,8 +95,17 @@ def to_json(value):
     return value
 
 
-def _as_list(result):
-    return list(result) if isinstance(result, (list, tuple)) else [result]
+def from_json(value):
+    """``to_json``'s inverse (JSON lists come back as tuples: no keyword setting is a list)."""
+    if isinstance(value, dict) and set(value) == {"slice"}:
+        return slice(*value["slice"])
+    if isinstance(value, dict) and set(value) == {"array", "dtype"}:
+        return np.array(value["array"], dtype=value["dtype"])
+    if isinstance(value, dict):
+        return {k: from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(from_json(v) for v in value)
+    return Ellipsis if value == "..." else value
 
 
 def add_entry(bundle, spec, dtype, rng):
@@ -130,5 +151,6 @@ def make_ops_bundle(config_name="float64"):
                           "draw of each registry strategy with 2..64 elements per float input"}, SEED, config_name)
     for spec in all_specs():
         case = add_entry(bundle, spec, config_name, rng)
-        entries[spec.name] = {"op": spec.op, "kwargs": to_json(case.kwargs), "domain": spec.domain}
+        entries[spec.name] = {"op": spec.op, "kwargs": to_json(case.kwargs), "domain": spec.domain,
+                              "input_dtypes": [str(a.dtype) for a in case.arrays]}
     return bundle
