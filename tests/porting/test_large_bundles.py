@@ -95,3 +95,16 @@ def test_minilm_bundle_structure(tmp_path):
     manifest, tensors = read_bundle(tmp_path)
     assert manifest["config"]["n_layers"] == 6 and manifest["config"]["vocab_size"] == 30522
     _structure(manifest, tensors, 6, "layer")
+
+
+def test_minilm_wordpiece_cases_hold_known_ids(tmp_path):
+    try:
+        fetch_pretrained("all-MiniLM-L6-v2")
+    except PretrainedUnavailableError as reason:
+        pytest.skip(f"all-MiniLM-L6-v2 could not be downloaded: {reason}")
+    make_bundle("tokenizers", "wordpiece-minilm").write(tmp_path)
+    manifest, tensors = read_bundle(tmp_path)
+    cases = {case["text"]: case for case in manifest["config"]["cases"]}
+    food = cases["A man is eating food."]
+    assert tensors[food["tensor"]].tolist() == [1037, 2158, 2003, 5983, 2833, 1012]  # HF's ids, no [CLS]/[SEP]
+    assert food["decoded"] == "a man is eating food ."

@@ -1,13 +1,14 @@
 """Two small golden bundles: tokenizer cases and optimizer trajectories.
 
-tokenizers (config "char-byte", or "wordpiece"): for each case j of ``config["cases"]`` (the
+tokenizers (config "char-byte", "wordpiece", or "wordpiece-minilm"): for each case j of ``config["cases"]`` (the
 tokenizer, the text, and for WordPiece the vocabulary), ``<kind>/case{j}/ids`` holds
 ``encode(text)`` (int64) and decoding those ids must give ``config["cases"][j]["decoded"]``
 (the text itself, except where a tokenizer is lossy: WordPiece lowercases and re-spaces
 punctuation, the byte tokenizer replaces invalid UTF-8 by U+FFFD). Texts are strings, so they
 live in the manifest; the ids are tensors. The char vocabulary is the sorted characters of the
 char texts; the WordPiece vocabulary is trained by ``train_wordpiece`` on ``WORDPIECE_TEXT``
-(vocab_size 120) and stored in the manifest, so no download is needed.
+(vocab_size 120) and stored in the manifest, so no download is needed; "wordpiece-minilm" uses
+all-MiniLM-L6-v2's vocab.txt (a download on first use; made on demand, not committed).
 
 optim (config "quadratic"): f(x) = 1/2 (x - c)^T A (x - c) with a fixed symmetric positive
 definite A (4, 4), so the gradient is A (x - c). Tensors: ``quadratic/A``, ``quadratic/c``,
@@ -15,18 +16,17 @@ definite A (4, 4), so the gradient is A (x - c). Tensors: ``quadratic/A``, ``qua
 ``<opt>/step{t}/grad`` (the gradient the step used) and ``<opt>/step{t}/param`` (x after it).
 Hyperparameters in ``config["optimizers"]``; float64 throughout.
 
-Left out: BPE (no BPE tokenizer exists yet), MiniLM's 30,522-token vocabulary (a download;
-the trained one exercises the same greedy longest-match-first rule).
+Left out: BPE (no BPE tokenizer exists yet).
 """
 
 import numpy as np
 
-from ..data import ByteTokenizer, CharTokenizer, train_wordpiece
+from ..data import ByteTokenizer, CharTokenizer, load_tokenizer, train_wordpiece
 from ..engine import tensor
 from ..optim import SGD, Adam, AdamW
 from .bundle import BundleWriter
 
-TOKENIZER_CONFIGS = ("char-byte", "wordpiece")
+TOKENIZER_CONFIGS = ("char-byte", "wordpiece", "wordpiece-minilm")
 OPTIM_CONFIGS = ("quadratic",)
 CHAR_TEXTS = ["hello world", "To be, or not to be: that is the question.", "a", "", "ROMEO:\nO, she doth teach!"]
 BYTE_TEXTS = ["hello", "naïve café", "日本語", "emoji 🙂!", "", "tab\tnew\nline"]
@@ -34,6 +34,8 @@ BYTE_DECODE_CASES = [[104, 105], [0xC3, 0xA9], [0xFF, 0x41], [0xE6, 0x97]]  # va
 WORDPIECE_TEXT = ("The quick brown fox jumps over the lazy dog. The dog sleeps; the fox runs away quickly. "
                   "Foxes and dogs are animals, and animals run, jump and sleep.") * 3
 WORDPIECE_TEXTS = ["The fox jumps.", "Dogs sleep quickly!", "unbelievable zebra", "THE LAZY DOG", "", "a,b"]
+MINILM_TEXTS = [*WORDPIECE_TEXTS, "A man is eating food.", "Naïve café déjà vu", "tokenization's edge-cases",
+                "日本語のテキスト", "emoji 🙂 and [MASK] [SEP]"]
 STEPS = 10
 
 
@@ -58,11 +60,18 @@ def make_tokenizers_bundle(config_name="char-byte"):
             add("byte", text, byte.encode(text), byte.decode(byte.encode(text)))
         for ids in BYTE_DECODE_CASES:
             add("byte", None, ids, byte.decode(ids), note="decode only (invalid UTF-8 becomes U+FFFD)")
-    else:
+    elif config_name == "wordpiece":
         wordpiece = train_wordpiece([WORDPIECE_TEXT], vocab_size=120)
         bundle.config.update(wordpiece_vocabulary=list(wordpiece.vocabulary), wordpiece_training_text=WORDPIECE_TEXT,
                              lowercase=True, note="encode adds no [CLS]/[SEP]; decode skips special tokens")
         for text in WORDPIECE_TEXTS:
+            add("wordpiece", text, wordpiece.encode(text), wordpiece.decode(wordpiece.encode(text)))
+    else:
+        wordpiece = load_tokenizer("all-MiniLM-L6-v2")
+        bundle.config.update(wordpiece_vocabulary="vocab.txt of all-MiniLM-L6-v2 (30,522 tokens)",
+                             lowercase=wordpiece.lowercase, note="encode adds no [CLS]/[SEP]; decode skips "
+                             "special tokens; [MASK] and [SEP] in a text are matched as special tokens")
+        for text in MINILM_TEXTS:
             add("wordpiece", text, wordpiece.encode(text), wordpiece.decode(wordpiece.encode(text)))
     return bundle
 
