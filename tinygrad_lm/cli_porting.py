@@ -48,9 +48,9 @@ def add_golden_parser(subparsers) -> None:
     parser = subparsers.add_parser("golden", help="write a golden bundle (reference tensors) for ports",
                                    description="Write a golden bundle: manifest.json (format, versions, config, "
                                    "seed, and per tensor name/shape/dtype/description/tolerance) and "
-                                   "tensors.safetensors. Configs: gpt tiny|shakespeare-char, bert bert-tiny|"
-                                   "all-MiniLM-L6-v2 (downloads), ops float64|float32, "
-                                   "tokenizers char-byte|wordpiece, optim quadratic.")
+                                   "tensors.safetensors. Configs (the first is the default): "
+                                   + "; ".join(f"{what} {'|'.join(names)}" for what, (_, names) in GENERATORS.items())
+                                   + ". all-MiniLM-L6-v2 and wordpiece-minilm download MiniLM on first use.")
     parser.add_argument("--what", required=True, choices=list(GENERATORS), help="what the bundle holds")
     parser.add_argument("--config", metavar="NAME", help="which config (default: the first listed above)")
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write (created)")
@@ -62,7 +62,8 @@ def add_check_port_parser(subparsers) -> None:
                                    description="Compare every tensor of the golden bundle, in computation order, "
                                    "with the candidate's (every *.safetensors in --candidate): max abs and rel "
                                    "error against atol + rtol*|golden|. Exit 1 on any mismatch, missing tensor, "
-                                   "shape or dtype difference, naming the first; 0 when all pass.")
+                                   "shape or dtype difference, naming the first; 0 when all pass; 2 on unusable "
+                                   "input (a missing directory, a bad manifest).")
     parser.add_argument("--golden", required=True, metavar="DIR", help="the golden bundle")
     parser.add_argument("--candidate", required=True, metavar="DIR", help="the port's output directory")
     parser.add_argument("--only", metavar="PREFIX[,PREFIX]", help="compare only tensors whose names start with "

@@ -37,6 +37,12 @@ def test_round_trip_keeps_names_shapes_dtypes_and_values(tmp_path):
     assert manifest["tensors"][2]["atol"] == 0.0 and manifest["seed"] == 7
 
 
+def test_writing_a_bundle_beside_other_safetensors_files_is_refused(tmp_path):
+    (tmp_path / "port.safetensors").write_bytes(b"")
+    with pytest.raises(PortingError, match="port.safetensors"):
+        BundleWriter("optim", "x", {}, 0, "float64").write(tmp_path)
+
+
 def test_a_manifest_that_disagrees_with_its_file_is_refused(tmp_path):
     shutil.copytree(GPT, tmp_path / "g")
     manifest = json.loads((tmp_path / "g" / MANIFEST).read_text())

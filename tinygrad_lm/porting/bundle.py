@@ -118,6 +118,10 @@ class BundleWriter:
         """Write ``manifest.json`` and ``tensors.safetensors`` into ``out_dir`` (created); returns the manifest."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        others = sorted(p.name for p in out.glob("*.safetensors") if p.name != TENSOR_FILE)
+        if others:  # every *.safetensors of a directory is read as part of the bundle
+            raise PortingError(f"golden: {out} already holds {', '.join(others)}; write the bundle to a directory "
+                               f"without other .safetensors files")
         safetensors.numpy.save_file(self.arrays, str(out / TENSOR_FILE))
         manifest = self.manifest()
         (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")

@@ -5,7 +5,8 @@ Each ``what`` has a generator and a default config:
     gpt         tiny (committed in tests/golden), shakespeare-char (on demand)      gpt_golden.py
     bert        bert-tiny (on demand), all-MiniLM-L6-v2 (downloads; on demand)      bert_golden.py
     ops         float64, float32: every op of the registry (committed)               ops_golden.py
-    tokenizers  char-byte, wordpiece (a small vocabulary trained here; committed)    small_golden.py
+    tokenizers  char-byte, wordpiece (a small vocabulary trained here; committed),
+                wordpiece-minilm (MiniLM's vocab.txt; downloads; on demand)          small_golden.py
     optim       quadratic: SGD (momentum), Adam, AdamW for 10 steps (committed)      small_golden.py
 
 Left out: choosing batch sizes or seeds from the command line (a bundle is a fixed reference).
