@@ -7,6 +7,8 @@ the golden copied as a candidate exits 0; unusable input exits 2 with one line.
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +138,17 @@ def test_unusable_input_exits_2_with_one_line(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, out = _run(capsys, "--candidate", str(tmp_path / "empty"))
     assert code == 2 and "no .safetensors" in out.err
+
+
+def test_the_command_line_does_not_need_hypothesis(tmp_path):
+    """Hypothesis is a test extra: importing the CLI (and the porting kit) must not load it; only
+    ``golden --what ops`` needs it, and says so in one line when it is missing."""
+    script = ("import sys\n"
+              "import tinygrad_lm.cli\n"
+              "print('hypothesis' in sys.modules)\n"
+              "sys.modules['hypothesis'] = None  # as if not installed\n"
+              "sys.exit(tinygrad_lm.cli.main(['golden', '--what', 'ops', '--out', sys.argv[1]]))\n")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ops")], capture_output=True, text=True)
+    assert result.stdout.strip() == "False"
+    assert result.returncode == 2 and "needs Hypothesis" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -26,18 +26,14 @@ Left out: non-contiguous layouts (a bundle stores values, not strides).
 from unittest.mock import patch
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, find, settings
-from hypothesis.errors import NoSuchExample
-from hypothesis.internal.conjecture.providers import HypothesisProvider
 
+from .. import testing
 from ..engine import tensor
-from ..testing import all_specs
-from .bundle import BundleWriter, default_tolerance
+from .bundle import BundleWriter, PortingError, default_tolerance
 
 OPS_CONFIGS = ("float64", "float32")
 SEED = 0
-DRAW = settings(max_examples=300, phases=[Phase.generate], database=None, derandomize=True,
-                suppress_health_check=list(HealthCheck))
+MAX_DRAWS = 300
 
 
 def _is_float(value):
@@ -68,12 +64,23 @@ def draw_case(spec, dtype):
     what was imported before (numba_cpu's constants, say) and with every literal added to the
     code. Those constant draws are switched off here (``_maybe_draw_constant`` is Hypothesis'
     internal hook; if it is renamed, ``patch.object`` fails loudly rather than drifting)."""
+    from hypothesis import (  # a test extra: imported only here
+        HealthCheck,
+        Phase,
+        find,
+        settings,
+    )
+    from hypothesis.errors import NoSuchExample
+    from hypothesis.internal.conjecture.providers import HypothesisProvider
+
+    draw = settings(max_examples=MAX_DRAWS, phases=[Phase.generate], database=None, derandomize=True,
+                    suppress_health_check=list(HealthCheck))
     strategy = spec.inputs(np.dtype(dtype))
     with patch.object(HypothesisProvider, "_maybe_draw_constant", lambda *args, **kwargs: None):
         try:
-            return find(strategy, _reasonable(spec), settings=DRAW)
+            return find(strategy, _reasonable(spec), settings=draw)
         except NoSuchExample:
-            return find(strategy, lambda case: True, settings=DRAW)
+            return find(strategy, lambda case: True, settings=draw)
 
 
 def to_json(value):
@@ -145,11 +152,16 @@ def add_entry(bundle, spec, dtype, rng):
 
 def make_ops_bundle(config_name="float64"):
     """The ops bundle in ``config_name`` ("float64" or "float32")."""
+    try:
+        specs = testing.all_specs()
+    except ImportError as error:  # the registry's input strategies are Hypothesis strategies
+        raise PortingError(f"golden --what ops needs Hypothesis to draw the registry's inputs ({error}); "
+                           f"pip install 'tinygrad_lm[test]'") from None
     rng = np.random.default_rng(SEED)
     entries = {}
     bundle = BundleWriter("ops", config_name, {"ops": entries, "inputs": "first derandomized Hypothesis "
                           "draw of each registry strategy with 2..64 elements per float input"}, SEED, config_name)
-    for spec in all_specs():
+    for spec in specs:
         case = add_entry(bundle, spec, config_name, rng)
         entries[spec.name] = {"op": spec.op, "kwargs": to_json(case.kwargs), "domain": spec.domain,
                               "input_dtypes": [str(a.dtype) for a in case.arrays]}
