@@ -511,3 +511,21 @@ assert to_animal[layer, head] > 0.5 and to_animal[layer, head] > 5 * weights[lay
 print(f"checked: known ids and cosine {known:.4f}, masking {chosen_fraction:.3f} / {shares['mask']:.2f} / "
       f"{shares['random']:.2f} / {shares['same']:.2f}, masked-LM {first_mlm:.2f} -> {last_mlm:.2f}, "
       f"attention recomputed to {largest_difference:.0e}")
+
+# %% [markdown]
+# ## Exercises
+#
+# In `tutorials/exercises/ch10.py`, checked by `pytest tutorials/exercises -k ch10` against
+# the library:
+#
+# 1. `wordpiece_word`: section 1's greedy longest-match-first for one word, given the
+#    vocabulary as a set, with `[UNK]` for a word that some remainder cannot spell and for a
+#    word over 100 characters; it must split several hundred words as a vocabulary trained
+#    with `train_wordpiece` does, and show on a three-token vocabulary that greedy never backs up;
+# 2. `mask_tokens`: section 2's recipe with a coin per token: 15% of the ordinary positions
+#    chosen, of those 80% `[MASK]`, 10% a random id, 10% unchanged, labels -100 everywhere
+#    else; checked structurally (special positions never chosen) and on about 110,000 tokens;
+# 3. `post_ln_block`: BERT's encoder block, x = LN(x + attn(x)) then x = LN(x + MLP(x)),
+#    from `F.linear`, `F.scaled_dot_product_attention`, `F.layer_norm` and `F.gelu`, equal to
+#    `TransformerBlock(norm_first=False)` in value and in every gradient, padding mask
+#    included; stacked over a small `BertModel`'s blocks it gives the model's output.
