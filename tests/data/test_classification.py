@@ -318,3 +318,20 @@ def test_vader_movies_counts_and_pinned_split():
     assert split_digest(splits["train"]) == "f25ef2fe8787643227aa976acf2980ca2abcc31b7e426de4909972aef66edcd3"
     assert split_digest(splits["val"]) == "8e7fd45a60f03be23354d9463edfe85b3eed16a81559f4a9358353408e2d2301"
     assert split_digest(splits["test"]) == "e4f203c0fc55c0d986c477771741873aca19a9792286cd50d6dff408850e3882"
+
+
+def test_pang_lee_format_bom_crlf_and_quoted_trailing_newline(tmp_path):
+    path = tmp_path / "pl.csv"
+    path.write_bytes('\ufeff"1","a "" quoted "" word , here . \n"\r\n"-1","dull . \n"'.encode())
+    data = datasets.read_pang_lee(path)
+    assert data.texts == ['a " quoted " word , here .', "dull ."] and data.labels.tolist() == [1, 0]
+    path.write_bytes(b'"1","fine"\r\n"0","neither"')
+    with pytest.raises(CorpusError, match=r"pl\.csv line 2: expected 'label \(1 or -1\),text', got \['0'"):
+        datasets.read_pang_lee(path)
+
+
+@pytest.mark.parametrize("line", ["7\tgood", "7\tNaN?\tgood"])
+def test_vader_line_without_a_score_is_named(tmp_path, line):
+    path = write(tmp_path, "v.txt", f"1\t1.5\tok\r\n{line}")
+    with pytest.raises(CorpusError, match=r"v\.txt line 2: expected 'id<TAB>score<TAB>text'"):
+        datasets.read_vader_movies(path)

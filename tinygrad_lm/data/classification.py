@@ -47,7 +47,7 @@ class LabelledFileError(CorpusFileError):
     """A labelled data file has missing columns, an empty text or label, one class only, bad JSON..."""
 
 
-@dataclass
+@dataclass(eq=False)  # == on a NumPy field would be ambiguous; compare the fields instead
 class ClassificationData:
     """Texts with one class each: ``labels[i]`` is the id of ``texts[i]``'s class.
 

@@ -164,10 +164,13 @@ def read_vader_movies(path: Path) -> ClassificationData:
     texts, labels = [], []
     for number, line in enumerate(load_text_file(path).split("\n"), start=1):
         fields = line.rstrip("\r").split("\t", 2)
-        if len(fields) != 3:
+        try:
+            score = float(fields[1]) if len(fields) == 3 else None
+        except ValueError:
+            score = None
+        if score is None:
             raise CorpusError(f"{path} line {number}: expected 'id<TAB>score<TAB>text'; delete the "
                               "file to fetch it again")  # fmt: skip
-        score = float(fields[1])
         if score != 0.0:
             texts.append(fields[2].strip())
             labels.append(int(score > 0.0))
