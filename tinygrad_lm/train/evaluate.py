@@ -9,15 +9,15 @@ Two estimates, for two jobs:
   token predicted once, with up to ``block_size`` tokens of context), or over an evenly
   spaced subset of the windows. Used by ``tinygrad-lm eval``.
 
-Perplexity is exp(loss): the effective number of equally likely next tokens. Batches are cut
+Perplexity is exp(loss): the effective number of equally likely next tokens
+(``tinygrad_lm.metrics.perplexity``, re-exported here). Batches are cut
 on the host and copied to the model's device explicitly, one batch at a time.
 """
-
-import math
 
 import numpy as np
 
 from ..engine import no_grad, tensor
+from ..metrics import perplexity  # noqa: F401  (re-exported: train.perplexity is metrics.perplexity)
 
 
 def _mean_loss(model, batches):
@@ -73,8 +73,3 @@ def split_loss(model, ids, block_size, batch_size=64, max_windows=None):
         return _mean_loss(model, batches)
     finally:
         restore()
-
-
-def perplexity(loss):
-    """exp(mean cross-entropy in nats); inf when the loss overflows."""
-    return math.exp(loss) if loss < 700 else math.inf
