@@ -25,6 +25,9 @@ Subcommands:
     tinygrad-lm tokenize [--tokenizer NAME|DIR] [--json] TEXT...
     tinygrad-lm embed [--model NAME|DIR] [--json] TEXT...
         WordPiece ids and sentence embeddings of pretrained models: see ``cli_text.py``.
+    tinygrad-lm finetune --model NAME --dataset NAME [--freeze-layers K] [--data FILE] [key=value]
+    tinygrad-lm classify --checkpoint DIR [--json] TEXT...
+        fine-tune a pretrained encoder to classify texts, and use it: see ``cli_finetune.py``.
 
 How to add one: write
 ``add_NAME_parser(subparsers)`` that declares its options and sets ``run=run_NAME``,
@@ -50,6 +53,7 @@ import numpy as np
 
 from tinygrad_lm import active_backend, tensor, testing, use_kernels
 from tinygrad_lm.backends import kernel_backends
+from tinygrad_lm.cli_finetune import FINETUNE_SUBCOMMANDS, FINETUNE_USER_ERRORS
 from tinygrad_lm.cli_porting import PORTING_SUBCOMMANDS, PORTING_USER_ERRORS
 from tinygrad_lm.cli_text import TEXT_SUBCOMMANDS, TEXT_USER_ERRORS
 from tinygrad_lm.data import CorpusError, TokenizerError, load_corpus, train_val_split
@@ -341,9 +345,9 @@ def _eval_bert(path, model, tokenizer, meta, args):
 
 
 SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_parser, *TEXT_SUBCOMMANDS,
-               *PORTING_SUBCOMMANDS)
+               *PORTING_SUBCOMMANDS, *FINETUNE_SUBCOMMANDS)
 USER_ERRORS = (UsageError, ConfigError, CorpusError, CheckpointError, TokenizerError, RunDirError,
-               NonFiniteLossError, *TEXT_USER_ERRORS, *PORTING_USER_ERRORS)
+               NonFiniteLossError, *TEXT_USER_ERRORS, *PORTING_USER_ERRORS, *FINETUNE_USER_ERRORS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -362,7 +366,7 @@ def main(argv=None) -> int:
     try:
         args, extra = parser.parse_known_args(argv)
         overrides = [item for item in extra if "=" in item and not item.startswith("-")]
-        if extra and (args.command != "train" or len(overrides) < len(extra)):
+        if extra and (args.command not in ("train", "finetune") or len(overrides) < len(extra)):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if overrides:  # key=value after an option: argparse takes one run of positionals only
             args.overrides = [*args.overrides, *overrides]

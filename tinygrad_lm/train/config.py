@@ -22,8 +22,23 @@ Presets:
   and linear decay to 0 over 4,000 steps, weight decay 0.01, evaluated every 500 steps on
   1,024 pairs from the held-out modules (every tenth).
 
+- ``finetune``: fine-tunes a pretrained encoder (``pretrained``, MiniLM by default) with a
+  classification head (``model="classifier"``, ``classifier_task.py``) on a labelled dataset:
+  mean pooling, dropout 0.1, batch 32, texts cut to 64 tokens, AdamW lr 5e-5 (betas 0.9,
+  0.999, weight decay 0.01 except biases and LayerNorm weights), linear warm-up and decay to 0,
+  clipping at 1.0, early stopping after 2 evaluations without a better validation accuracy.
+  Its run length (max_iters, lr_decay_iters, warmup_iters, eval_interval) is set by
+  ``tinygrad-lm finetune`` from the size of the training split (3 epochs, 10% warm-up, two
+  evaluations per epoch).
+
 Model kinds: ``model="gpt"`` (the default) trains ``models.GPT`` on a character or byte
-stream; ``model="bert"`` trains ``models.BertForPreTraining`` on sentence pairs
+stream; ``model="classifier"`` fine-tunes ``models.BertForSequenceClassification`` on
+``dataset`` (or the labelled file ``text_path``), from the encoder ``pretrained``, with
+``freeze_layers`` (the embeddings and the lowest k blocks frozen; 0 = none), ``layer_lr_decay``
+(in (0, 1]; block i of L trains at lr * decay^(L - i), the embeddings at lr * decay^(L + 1),
+the head at lr; 1 = off) and ``pooling`` ("mean" or "cls"); the encoder's shape comes from
+the pretrained files, so n_layer, n_head, n_embd and vocab_size are unused, block_size cuts the
+texts; ``model="bert"`` trains ``models.BertForPreTraining`` on sentence pairs
 (``data.bert_pretraining``) with ``tokenizer="wordpiece"``. The BERT run reuses n_layer,
 n_head, n_embd (its hidden width), block_size (its max_length and max_position) and dropout,
 and adds vocab_size (WordPiece tokens to learn), intermediate (the MLP width), mask_prob,
@@ -102,6 +117,12 @@ class RunConfig:
     mask_prob: float = 0.15
     whole_word_mask: bool = False
     val_pairs: int = 1024
+    # classifier only (model="classifier")
+    pretrained: str = "all-MiniLM-L6-v2"
+    dataset: str = "pang-lee"
+    freeze_layers: int = 0
+    layer_lr_decay: float = 1.0
+    pooling: str = "mean"
     # optimisation
     batch_size: int = 12
     max_iters: int = 2000
@@ -143,7 +164,8 @@ class RunConfig:
         for name in ("beta1", "beta2", "dropout"):
             _require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)", getattr(self, name))
         for name, choices in (("corpus", tuple(CORPORA)), ("tokenizer", ("char", "byte", "wordpiece")),
-                              ("dtype", ("float32", "float64")), ("device", DEVICES), ("model", ("gpt", "bert")),
+                              ("dtype", ("float32", "float64")), ("device", DEVICES), ("model", ("gpt", "bert", "classifier")),
+                              ("pooling", ("mean", "cls")),
                               ("lr_schedule", ("cosine", "linear"))):
             if getattr(self, name) not in choices:
                 words = " or ".join(map(repr, choices))
@@ -151,10 +173,13 @@ class RunConfig:
         self._check_model_fields()
 
     def _check_model_fields(self):
-        bert = self.model == "bert"
+        bert = self.model in ("bert", "classifier")
         if bert != (self.tokenizer == "wordpiece"):
             wanted = "'wordpiece'" if bert else "'char' or 'byte'"
             raise ConfigError(f"config: tokenizer must be {wanted} for model={self.model!r}, got {self.tokenizer!r}")
+        _require(self.freeze_layers >= 0, "freeze_layers", "an integer >= 0 (0 = train every layer)",
+                 self.freeze_layers)
+        _require(0.0 < self.layer_lr_decay <= 1.0, "layer_lr_decay", "in (0, 1] (1 = no decay)", self.layer_lr_decay)
         _require(0.0 < self.mask_prob < 1.0, "mask_prob", "in (0, 1), e.g. 0.15", self.mask_prob)
         _require(not bert or self.block_size >= 5, "block_size",
                  "an integer >= 5 for a BERT ([CLS] A [SEP] B [SEP])", self.block_size)
@@ -185,6 +210,11 @@ PRESETS = {
         intermediate=512, block_size=64, vocab_size=4096, dropout=0.0, batch_size=32, max_iters=4000,
         lr=1e-3, min_lr=0.0, warmup_iters=100, lr_decay_iters=4000, lr_schedule="linear", beta2=0.999,
         weight_decay=0.01, eval_interval=500, eval_iters=4, val_pairs=1024,
+    ),
+    "finetune": RunConfig(
+        model="classifier", tokenizer="wordpiece", block_size=64, dropout=0.1, batch_size=32, max_iters=300,
+        lr=5e-5, min_lr=0.0, warmup_iters=30, lr_decay_iters=300, lr_schedule="linear", beta2=0.999,
+        weight_decay=0.01, eval_interval=50, eval_iters=4, early_stopping_patience=2,
     ),
 }
 

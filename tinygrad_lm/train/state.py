@@ -11,10 +11,12 @@ KeyError or TypeError from deep inside a restore. The metadata of both files of 
     best_val_loss  number (inf before any)   stale_evals    int >= 0 (evaluations without improvement)
     text           {"sha256": hex, "chars": int} of the training text
     last_eval      the latest evaluation record (as logged)
+    label_names    a classifier's labels, in the order of its logits (model="classifier" only)
 
 ``checkpoint.safetensors`` (role "checkpoint") also holds "optimizer", "sampler" and
 "model_rng" (restored by the Trainer, whose errors are turned into CheckpointError there);
-``best.safetensors`` (role "best") holds "val_loss".
+``best.safetensors`` (role "best") holds "val_loss" (for a classifier: the monitored
+1 - validation accuracy).
 
 Left out: migrating older checkpoints (their format is refused by checkpoint.py).
 """
@@ -25,13 +27,20 @@ from pathlib import Path
 
 from ..data import tokenizer_from_dict
 from ..engine import check_device
-from ..models import GPT, BertConfig, BertForPreTraining, GPTConfig
+from ..models import (
+    GPT,
+    BertConfig,
+    BertForPreTraining,
+    BertForSequenceClassification,
+    GPTConfig,
+)
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import RunConfig
 from .rundir import BEST, CHECKPOINT
 
 ROLE_OF_NAME = {CHECKPOINT: "checkpoint", BEST: "best"}
-MODELS = {"gpt": (GPTConfig, GPT), "bert": (BertConfig, BertForPreTraining)}  # RunConfig.model -> classes
+MODELS = {"gpt": (GPTConfig, GPT), "bert": (BertConfig, BertForPreTraining),  # RunConfig.model -> classes
+          "classifier": (BertConfig, BertForSequenceClassification)}
 
 
 def text_fingerprint(text):
@@ -64,6 +73,9 @@ def read_meta(path, meta):
             raise TypeError(f"'text' must be {{'sha256': str, 'chars': int}}, got {text!r:.80}")
         if not isinstance(meta["last_eval"], dict):
             raise TypeError(f"'last_eval' must be an evaluation record, got {meta['last_eval']!r:.80}")
+        names = meta["label_names"] if run.model == "classifier" else ["", ""]
+        if not (isinstance(names, list) and len(names) >= 2 and all(isinstance(n, str) for n in names)):
+            raise TypeError(f"'label_names' must be a list of two or more str, got {names!r:.80}")
     except (KeyError, TypeError, ValueError) as error:
         problem = f"lacks {error}" if isinstance(error, KeyError) else str(error)
         raise CheckpointError(f"{path}: metadata is damaged or from another version ({problem})") from None
@@ -74,14 +86,17 @@ def read_meta(path, meta):
 
 
 def load_model(path, device="cpu"):
-    """Rebuild the model (a GPT or a BertForPreTraining) and its tokenizer from a checkpoint file;
+    """Rebuild the model (a GPT, a BertForPreTraining or a BertForSequenceClassification) and its tokenizer from a checkpoint file;
     returns (model on device, tokenizer, meta).
 
     A file named checkpoint.safetensors or best.safetensors must hold that role's data."""
     check_device(device, "load_model")
     arrays, meta = load_checkpoint(path, role=ROLE_OF_NAME.get(Path(path).name))
     run, config, tokenizer = read_meta(path, meta)
-    model = MODELS[run.model][1](config, dtype=run.dtype)
+    if run.model == "classifier":
+        model = BertForSequenceClassification(config, len(meta["label_names"]), run.pooling, dtype=run.dtype)
+    else:
+        model = MODELS[run.model][1](config, dtype=run.dtype)
     weights = {name[len("model."):]: a for name, a in arrays.items() if name.startswith("model.")}
     try:
         model.load_state_dict(weights)

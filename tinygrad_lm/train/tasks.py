@@ -15,9 +15,10 @@ resume), ``task.sampler`` (``state_dict``/``load_state_dict``), ``task.tokens_pe
 ``task.describe(record)``.
 
 ``GPTTask`` is the language model of ``models.gpt`` on one character or byte stream (the last
-tenth validates); ``bert_task.BertTask`` pre-trains a BERT on sentence pairs.
+tenth validates); ``bert_task.BertTask`` pre-trains a BERT on sentence pairs;
+``classifier_task.ClassifierTask`` fine-tunes a pretrained encoder to classify texts.
 
-Left out: kinds beyond these two, and tasks chosen by anything but ``config.model``.
+Left out: kinds beyond these three, and tasks chosen by anything but ``config.model``.
 """
 
 from ..data import (
@@ -80,8 +81,12 @@ class GPTTask:
 
 def make_task(config):
     """The task of ``config.model`` (checked: the text fits, memory fits)."""
-    if config.model == "bert":  # the BERT pipeline is imported only when a BERT run needs it
+    if config.model == "bert":  # the BERT pipelines are imported only when a run needs them
         from .bert_task import BertTask
 
         return BertTask(config)
+    if config.model == "classifier":
+        from .classifier_task import ClassifierTask
+
+        return ClassifierTask(config)
     return GPTTask(config)

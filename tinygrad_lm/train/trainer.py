@@ -1,8 +1,14 @@
 """The training loop: batches in, checkpoints, logs and a loss curve out.
 
-What is trained is a task (``tasks.py``): a GPT on a token stream (``model="gpt"``) or a BERT
-pre-trained on sentence pairs (``model="bert"``, ``bert_task.py``); the task builds the
-model, draws batches, computes the loss and evaluates. This file is the same for both.
+What is trained is a task (``tasks.py``): a GPT on a token stream (``model="gpt"``), a BERT
+pre-trained on sentence pairs (``model="bert"``, ``bert_task.py``) or a pretrained encoder
+fine-tuned to classify texts (``model="classifier"``, ``classifier_task.py``); the task builds
+the model, draws batches, computes the loss and evaluates. This file is the same for all.
+A task may also give ``param_groups(weight_decay)`` (AdamW groups of its trainable parameters,
+each with an ``lr_scale`` the schedule's lr is multiplied by: layer-wise lr decay, frozen
+layers left out), ``extra_meta`` (a dict stored in both checkpoint files) and a ``monitor``
+entry in its evaluation (lower is better; what best weights and early stopping follow
+instead of val_loss).
 
 One step: draw a batch, set the learning rate from the schedule, forward, backward,
 clip the global gradient norm, AdamW update. Every ``eval_interval`` steps (and at the end)
@@ -106,7 +112,11 @@ class Trainer:
             saved = self._saved_state()
             self.task.build(self.device, None if saved is None else saved[2])
             self.model, self.tokenizer, self.sampler = self.task.model, self.task.tokenizer, self.task.sampler
-            groups = param_groups_for_weight_decay(self.model.named_parameters(), config.weight_decay)
+            if hasattr(self.task, "param_groups"):
+                groups = self.task.param_groups(config.weight_decay)
+            else:
+                groups = param_groups_for_weight_decay(self.model.named_parameters(), config.weight_decay)
+            self.lr_scales = [group.pop("lr_scale", 1.0) for group in groups]
             self.optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
             self.step, self.best_val, self.stale_evals, self.last_eval = 0, math.inf, 0, None
             self.saved_step, self.plot_broken = None, False
@@ -164,7 +174,8 @@ class Trainer:
     def _meta(self):
         return {"run_config": self.config.to_dict(), "model_config": self.model.config.to_dict(),
                 "tokenizer": self.tokenizer.to_dict(), "step": self.step, "best_val_loss": self.best_val,
-                "stale_evals": self.stale_evals, "text": self.text, "last_eval": self.last_eval}
+                "stale_evals": self.stale_evals, "text": self.text, "last_eval": self.last_eval,
+                **getattr(self.task, "extra_meta", {})}
 
     def save(self, val_loss):
         """Write the best weights when ``val_loss`` improved, then the resumable state.
@@ -204,8 +215,8 @@ class Trainer:
 
         A non-finite loss raises NonFiniteLossError before the update, leaving the model as it was."""
         lr = self.lr_at(self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        for group, scale in zip(self.optimizer.param_groups, self.lr_scales):
+            group["lr"] = lr * scale
         loss = self.task.train_loss()  # a fresh batch, copied to the device, through the model
         value = float(loss.item())
         if not math.isfinite(value):
@@ -224,9 +235,10 @@ class Trainer:
 
     def _checkpoint_and_log(self, started):
         metrics = self.evaluate()
-        val = metrics["val_loss"]
-        if not (math.isfinite(val) and math.isfinite(metrics["train_loss"])):
-            raise self._diverged(f"the estimated loss at step {self.step} is train {metrics['train_loss']}, val {val}")
+        if not (math.isfinite(metrics["val_loss"]) and math.isfinite(metrics["train_loss"])):
+            raise self._diverged(f"the estimated loss at step {self.step} is train {metrics['train_loss']}, "
+                                 f"val {metrics['val_loss']}")
+        val = metrics.get("monitor", metrics["val_loss"])
         improved = val < self.best_val
         self.stale_evals = 0 if improved else self.stale_evals + 1
         self.best_val = min(self.best_val, val)
