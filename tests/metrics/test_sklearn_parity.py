@@ -6,7 +6,8 @@ with a label that never occurs), each average ("binary", "macro", "micro", "weig
 each ``zero_division`` (0.0, 1.0, nan, "warn"). Results must be identical (exact float
 equality, nan equal to nan); so must the choice to raise (e.g. average="binary" on three
 classes), and for "warn" whether a warning is given (ours gives one, scikit-learn one per
-metric). The report's text, the confusion matrix and accuracy are compared the same way (the
+metric). ``pytest --hypothesis-show-statistics`` shows how often each kind of case came up.
+The report's text, the confusion matrix and accuracy are compared the same way (the
 report only when some prediction is right: with none, scikit-learn 1.9 prints supports as floats).
 
 These tests skip, saying so, without scikit-learn. Their sibling needing nothing checks the
@@ -16,6 +17,7 @@ oracle with scikit-learn 1.9.1), written by::
     .venv/bin/python tests/metrics/test_sklearn_parity.py --write-golden
 """
 
+import importlib.util
 import json
 import math
 import random
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_lm.metrics import (
@@ -36,13 +38,14 @@ from tinygrad_lm.metrics import (
 )
 
 GOLDEN = Path(__file__).with_name("sklearn_golden.json")
-EXAMPLES = max(300, settings.default.max_examples)  # cheap cases: far more than the profile's default
+# cheap cases (a few ms each): far more than the profile's default
+PRF_EXAMPLES, OTHER_EXAMPLES = (max(n, settings.default.max_examples) for n in (600, 200))
 AVERAGES = ["binary", "macro", "micro", "weighted", None]
 ZERO_DIVISIONS = [0.0, 1.0, math.nan, "warn"]
 
 
-def needs_sklearn():
-    return pytest.importorskip("sklearn.metrics", reason="scikit-learn (the test extra) is not installed: the oracle")
+needs_sklearn = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
+                                   reason="scikit-learn (the oracle, in the test extra) is not installed")
 
 
 def outcome(fn, *args, **kwargs):
@@ -86,19 +89,24 @@ def check_prf(y_true, y_pred, kwargs, expected_kind, expected, expected_warned):
         assert warned == expected_warned
 
 
-@settings(max_examples=EXAMPLES)
+@needs_sklearn
+@settings(max_examples=PRF_EXAMPLES)
 @given(problems())
 def test_precision_recall_f1_matches_sklearn(problem):
-    sk = needs_sklearn()
+    import sklearn.metrics as sk
     y_true, y_pred, kwargs = problem
     kind, result, warned = outcome(sk.precision_recall_fscore_support, y_true, y_pred, **kwargs)
+    event(f"average={kwargs['average']}, zero_division={kwargs['zero_division']}, outcome={kind}")
+    event(f"labels={'strings' if isinstance(y_true[0], str) else 'ints'}, labels given={'labels' in kwargs}, "
+          f"a class missing from y_true or y_pred={set(y_true) != set(y_pred)}")
     check_prf(y_true, y_pred, kwargs, kind, None if result is None else result[:3], warned)
 
 
-@settings(max_examples=EXAMPLES)
+@needs_sklearn
+@settings(max_examples=OTHER_EXAMPLES)
 @given(problems(), st.integers(1, 4))
 def test_accuracy_confusion_matrix_report_match_sklearn(problem, digits):
-    sk = needs_sklearn()
+    import sklearn.metrics as sk
     y_true, y_pred, kwargs = problem
     assert accuracy(y_true, y_pred) == sk.accuracy_score(y_true, y_pred)
     labels = kwargs.get("labels")
