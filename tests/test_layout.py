@@ -31,7 +31,7 @@ LINE_LIMIT = 450
 
 TIERS = {
     "engine": 0, "ops": 1, "backends": 2, "functional": 3, "nn": 4, "optim": 5, "generate": 5,
-    "models": 6, "data": 7, "metrics": 7, "train": 8, "testing": 9, "porting": 9, "cli": 10, "cli_text": 10, "cli_porting": 10, "cli_finetune": 10,
+    "models": 6, "data": 7, "metrics": 7, "train": 8, "baselines": 8, "testing": 9, "porting": 9, "cli": 10, "cli_text": 10, "cli_porting": 10, "cli_finetune": 10,
 }
 
 
