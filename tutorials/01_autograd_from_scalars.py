@@ -407,3 +407,20 @@ print(f"loss fell from {losses[0]:.4f} to {losses[-1]:.4f}; chapter 1 checks pas
 # backward right (chapter 2), broadcasting and the shapes of gradients (chapter 3), freeing the
 # graph after use. The scalar engine stays in the library as the
 # referee: the tensor engine is tested against it.
+
+# %% [markdown]
+# ## Exercises
+#
+# Three exercises wait in `tutorials/exercises/ch01.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch01`. Reference solutions are in
+# `tutorials/solutions/ch01.py`; `TINYGRAD_LM_EXERCISES=solutions pytest tutorials/exercises -k ch01`
+# runs the same tests on them.
+#
+# 1. **`silu`**: add SiLU, $x\,\sigma(x)$, as *one* new node of the graph. Derive its local
+#    derivative by hand; the tests compare it with a central difference and with the three-node
+#    composition `x * x.sigmoid()`, and try $x = \pm 800$.
+# 2. **`central_difference_gradient`**: section 1's referee for a function of several numbers,
+#    one partial derivative per input.
+# 3. **`gradients`**: the backward pass, written by you: the chain rule over a reverse
+#    topological order, adding over every path, without calling `backward()`. It must agree
+#    with `backward()` on a graph where inputs are used many times.

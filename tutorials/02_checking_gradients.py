@@ -371,3 +371,19 @@ print("chapter 2 checks passed: gradcheck accepts softplus and rejects both bugg
 # of gradients. From chapter 4 on, hot ops also come fused (one Function calling a kernel), and
 # every fused op is held to the same standard: the same gradcheck, plus parity with the op
 # composed from primitives.
+
+# %% [markdown]
+# ## Exercises
+#
+# Three exercises wait in `tutorials/exercises/ch02.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch02`. Reference solutions are in
+# `tutorials/solutions/ch02.py`.
+#
+# 1. **`Softsign`**: write an op, $x / (1 + |x|)$, forward and backward, and prove it the way this
+#    chapter does: `gradcheck` on random shapes (Hypothesis), and finite results at $|x| = 10^{300}$.
+# 2. **`Hypot`**: $\sqrt{a^2 + b^2}$, an op with two inputs that broadcast. Your backward returns
+#    gradients of the broadcast shape and the engine sums them back; return `None` where
+#    `ctx.needs_input_grad` says no gradient is wanted.
+# 3. **`BrokenSigmoid`** (break the backward): a copy of the library's sigmoid with one bug in its
+#    backward. Run `gradcheck` on it, read the message, find the line, fix it. The tests show
+#    that gradcheck rejects the op as shipped and accepts your fix.

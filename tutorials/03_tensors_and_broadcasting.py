@@ -429,3 +429,18 @@ print("gradcheck of (inputs @ weight + bias).tanh(): passed; chapter 3 checks pa
 # passes, held to the same standard as this chapter's primitives: gradients against finite
 # differences, and values and gradients equal to the version composed from primitives. Next
 # comes attention, the operation at the heart of every language model.
+
+# %% [markdown]
+# ## Exercises
+#
+# Three exercises wait in `tutorials/exercises/ch03.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch03`. Reference solutions are in
+# `tutorials/solutions/ch03.py`.
+#
+# 1. **`unbroadcast`**: section 4's rule by hand: sum a gradient back to the shape its input had
+#    before broadcasting. The tests compare it with the engine's on random broadcastable shapes.
+# 2. **`matmul_grads`**: $dA = G B^\top$ and $dB = A^\top G$ for a batched product whose batch axes
+#    broadcast both ways, summed back to each input's shape.
+# 3. **`BrokenLastAxisSum`** (break the backward): a sum over the last axis whose backward
+#    broadcasts the gradient along the wrong axis: section 6's `keepdims` trap, inside an op.
+#    For a square input it is silently wrong; `gradcheck` finds it, and you fix it.

@@ -491,3 +491,18 @@ print("3. gradcheck of attention (causal + padding, Tq = Tk and Tq < Tk) passed;
 # the attention weights (the `dropout_p` and `rng` arguments; chapter 5 explains dropout), and
 # the KV cache of chapter 8, which keeps the keys and values of a growing sequence so that
 # generating each new token costs one query, not a whole new attention matrix.
+
+# %% [markdown]
+# ## Exercises
+#
+# Three exercises wait in `tutorials/exercises/ch04.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch04`. Reference solutions are in
+# `tutorials/solutions/ch04.py`.
+#
+# 1. **`causal_mask`**: the boolean causal mask for $T_q$ queries and $T_k$ keys, aligned
+#    bottom-right as `causal=True` is.
+# 2. **`attention`**: scaled dot-product attention from Tensor primitives, with a `-inf` mask and
+#    fully masked rows that give zeros, not NaN. It must equal `F.scaled_dot_product_attention`
+#    in value and gradient on random shapes and masks, and a masked key must not be outbid.
+# 3. **`self_attention_heads`**: section 6's reshapes for packed $[q \mid k \mid v]$: split,
+#    attend per head, merge; equal to `F.self_attention`.

@@ -396,3 +396,18 @@ print("chapter 5 checks passed")
 # `TransformerBlock` this book does not use: `cross_attention=True` adds a second attention
 # whose keys and values come from another sequence (an encoder's output, as in the original
 # Transformer's decoder); a GPT only ever attends to itself.
+
+# %% [markdown]
+# ## Exercises
+#
+# Three exercises wait in `tutorials/exercises/ch05.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch05`. Reference solutions are in
+# `tutorials/solutions/ch05.py`.
+#
+# 1. **`gelu_tanh`**: GPT-2's tanh approximation of GELU from Tensor primitives, equal to
+#    `F.gelu(x, approximate="tanh")` in value and gradient.
+# 2. **`BrokenTanhGelu`** (break the backward): the same function as one fused op whose backward
+#    left out one factor of the chain rule. `gradcheck` catches it; find it and fix it.
+# 3. **`layer_norm`**: section 1's formula from Tensor ops, with the two details that change the
+#    numbers (biased variance, $\varepsilon$ inside the square root); equal to `F.layer_norm` in value
+#    and in all three gradients, and `bias` for a constant row.

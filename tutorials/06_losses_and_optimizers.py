@@ -569,3 +569,21 @@ print("chapter 6 checks passed")
 # Nesterov momentum (`SGD(nesterov=True)`), Adagrad and RMSprop (in `tinygrad_lm.optim`, Adam's
 # ancestors), second-order methods, Adafactor and Lion, and the loss scaling that mixed
 # precision needs.
+
+# %% [markdown]
+# ## Exercises
+#
+# Four exercises wait in `tutorials/exercises/ch06.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch06`. Reference solutions are in
+# `tutorials/solutions/ch06.py`.
+#
+# 1. **`cross_entropy_and_grad`**: label-smoothed cross-entropy and its gradient $(p - q)/N$ in
+#    NumPy, equal to `F.cross_entropy` and its backward, and finite for logits of $\pm 10^4$.
+# 2. **`adamw_update`**: one AdamW step by hand, bias correction and decoupled decay included;
+#    five steps must match `tinygrad_lm.optim.AdamW`, moments and all.
+# 3. **`warmup_cosine_lr`**: the warm-up + cosine schedule, equal to `optim.warmup_cosine` at
+#    every step.
+# 4. **`BrokenEmbedding`** (break the backward): a copy of the embedding whose backward looks
+#    right and loses gradient when an id repeats. Run `gradcheck` with ids that never repeat (it
+#    passes: the bug hides), then with a repeated id (it fails), and fix it. A check is only as
+#    good as its inputs.

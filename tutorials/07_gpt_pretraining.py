@@ -308,3 +308,17 @@ if not SMALL:
     assert sum(grammatical) >= 0.8 * len(lines), lines
 print(f"checked: validation loss {final['val_loss']:.3f} is {gap:.3f} nats per character above the "
       f"floor {floor:.3f}; learned positions resemble their neighbours")
+
+# %% [markdown]
+# ## Exercises
+#
+# Three exercises wait in `tutorials/exercises/ch07.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch07`. Reference solutions are in
+# `tutorials/solutions/ch07.py`.
+#
+# 1. **`char_encode`**: a character tokenizer in a few lines, equal to `CharTokenizer.from_text`.
+# 2. **`sample_batch`**: random training windows and their next-token targets, equal to
+#    `BatchSampler`'s batches from the same seed.
+# 3. **`gpt_parameter_count`**: the parameter count of any `GPTConfig` from its numbers alone
+#    (with and without biases, the head tied to the embedding), checked against built models and
+#    against GPT-2 small's 124,439,808.

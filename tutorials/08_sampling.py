@@ -140,3 +140,17 @@ outside = np.setdiff1d(np.arange(logits.shape[-1]), nucleus)
 assert distribution(logits, top_p=0.8)[outside].sum() == 0
 assert (cached == recomputed).all()
 print("checked: top-k=1 is greedy, top-p stays in the nucleus, the KV cache changes nothing")
+
+# %% [markdown]
+# ## Exercises
+#
+# Three exercises wait in `tutorials/exercises/ch08.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch08`. Reference solutions are in
+# `tutorials/solutions/ch08.py`. Each must agree *exactly* with `tinygrad_lm.generate.sample_next`:
+# the tests sample from your filtered logits and from `sample_next`'s own filter with the same
+# seeds, and compare the tokens.
+#
+# 1. **`top_k_filter`**: keep the $k$ largest logits of each row, ties going to the lower token id.
+# 2. **`top_p_filter`**: keep the nucleus, the most likely tokens until the mass before a token
+#    reaches $p$.
+# 3. **`inverse_cdf_sample`**: draw a token from probabilities with one uniform number per row.

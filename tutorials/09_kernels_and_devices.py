@@ -183,3 +183,18 @@ if problem is None:
 else:
     assert not moved
 print("chapter 9 checks passed")
+
+# %% [markdown]
+# ## Exercises
+#
+# Three exercises wait in `tutorials/exercises/ch09.py`. Edit that file, then check your answers
+# from the repository root with `pytest tutorials/exercises -k ch09`. Reference solutions are in
+# `tutorials/solutions/ch09.py`. Each is a kernel on raw arrays, checked against the NumPy
+# reference table's entry of the same name.
+#
+# 1. **`softmax_rows`**: `softmax_fwd` as the row loop a Numba kernel runs: maximum, exp-sum,
+#    normalise; finite for logits of $\pm 10^4$.
+# 2. **`exp_nonpositive`**: section 2's polynomial exp (degree-7 Taylor on $t/1024$, then ten
+#    squarings), within $10^{-9}$ of the exact one on $[-100, 0]$.
+# 3. **`layer_norm_rows`**: `layer_norm_fwd`, returning the mean and reciprocal standard
+#    deviation the backward kernel reads back.
