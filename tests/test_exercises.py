@@ -6,8 +6,8 @@ reference solutions in `tutorials/solutions/chNN.py`, and the tests of the reade
 `tutorials/exercises/test_chNN.py` (`pytest tutorials/exercises -k ch03`; with
 `TINYGRAD_LM_EXERCISES=solutions` they check the solutions instead). Here:
 
-1. every chapter has 2 to 4 exercises (chapters 1-9 today; ``AWAITING_EXERCISES`` names the
-   newer chapters whose exercises are still to come), the solutions define the same names, and every
+1. every chapter has 2 to 4 exercises (``AWAITING_EXERCISES`` may name a new chapter whose
+   exercises are still to come; today it is empty), the solutions define the same names, and every
    exercise has a test named after it (`test_<exercise>_...`), and every test names one;
 2. on the solutions, every exercise test passes (none skipped);
 3. on the skeletons as shipped, every exercise test fails, each for the intended reason:
