@@ -5,6 +5,11 @@ hand computation from its own logits), synthetic separable features for the prob
 MiniLM embeddings (skipped when the pretrained files are not cached on this machine).
 """
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -198,3 +203,18 @@ def test_embedding_zero_shot_bad_input_is_a_one_line_error(texts, descriptions, 
     with pytest.raises((ValueError, TypeError), match=message) as error:
         zero_shot_by_embedding(None, None, texts, descriptions)  # checked before the model is used
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.slow
+def test_zero_shot_benchmark_script_runs_quick(tmp_path, minilm):
+    """benchmarks/zero_shot.py --quick with a `tiny` GPT: every row present, scores in [0, 1]."""
+    root = Path(__file__).resolve().parents[1]
+    run = [sys.executable, "-m", "tinygrad_lm.cli", "train", "--preset", "tiny", "--out", str(tmp_path / "gpt")]
+    subprocess.run(run, check=True, cwd=root, capture_output=True, timeout=600)
+    script = [sys.executable, str(root / "benchmarks" / "zero_shot.py"), "--quick", "--gpt-checkpoint",
+              str(tmp_path / "gpt"), "--out", str(tmp_path / "out")]
+    result = subprocess.run(script, check=False, cwd=root, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads((tmp_path / "out" / "zero_shot_pang_lee_quick.json").read_text())["rows"]
+    assert [r["method"].split(" (")[0] for r in rows] == ["embedding zero-shot"] * 2 + ["LM zero-shot", "linear probe"]
+    assert all(0 <= r["accuracy"] <= 1 and 0 <= r["macro_f1"] <= 1 and r["seconds"] > 0 for r in rows)
