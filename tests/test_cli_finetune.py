@@ -2,7 +2,7 @@
 
 The tiny stand-in encoder of ``tests/train/test_finetune_helpers.py`` replaces MiniLM (the
 command runs in-process, so the patch applies); one test fine-tunes the real MiniLM for two
-steps on 32 sentences when it is cached or downloadable.
+steps on 32 sentences when it is cached or downloadable (marked slow: about 10 s).
 """
 
 import importlib.util
@@ -117,6 +117,7 @@ def test_classify_without_a_run_is_one_line(tmp_path, capsys):
         capsys, ["classify", "--checkpoint", str(tmp_path), "text"])
 
 
+@pytest.mark.slow  # 10-12 s on 2 shared cores: loading MiniLM and writing its 360 MB of checkpoints
 def test_minilm_fine_tunes_two_steps_on_32_sentences(tmp_path, capsys):
     try:
         fetch_pretrained("all-MiniLM-L6-v2")
