@@ -95,6 +95,8 @@ class PairSampler:
 class BertTask:
     """Masked-LM + next-sentence pre-training of ``models.BertForPreTraining`` (module docstring)."""
 
+    loss_label = "MLM + NSP cross-entropy (nats)"  # the loss curve's y-axis: a sum of two means
+
     def __init__(self, config):
         self.config = config
         self.text = pretraining_text(config.corpus if not config.text_path else None, config.text_path or None)

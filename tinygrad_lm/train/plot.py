@@ -15,8 +15,11 @@ import os
 from .rundir import read_log
 
 
-def plot_losses(log_path, png_path):
-    """Plot per-step training loss and the evaluated train/val losses; True if a PNG was written."""
+def plot_losses(log_path, png_path, ylabel="cross-entropy (nats/token)"):
+    """Plot per-step training loss and the evaluated train/val losses; True if a PNG was written.
+
+    ``ylabel`` names the loss on the y-axis: the trainer passes its task's ``loss_label``.
+    """
     try:
         import matplotlib
 
@@ -37,7 +40,7 @@ def plot_losses(log_path, png_path):
     ax.plot([e["step"] for e in evals], [e["train_loss"] for e in evals], "o-", label="train (estimate)")
     ax.plot([e["step"] for e in evals], [e["val_loss"] for e in evals], "s-", label="validation")
     ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy (nats/token)")
+    ax.set_ylabel(ylabel)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -11,8 +11,8 @@ task owns everything that depends on the model kind (``RunConfig.model``):
 
 and ``task.text`` (the text trained on, fingerprinted in the checkpoint), ``task.tokenizer`` (a
 BERT's is None until ``build``), ``task.rng`` (the model's dropout generator, saved for exact
-resume), ``task.sampler`` (``state_dict``/``load_state_dict``), ``task.tokens_per_batch`` and
-``task.describe(record)``.
+resume), ``task.sampler`` (``state_dict``/``load_state_dict``), ``task.tokens_per_batch``,
+``task.describe(record)`` and ``task.loss_label`` (the loss curve's y-axis).
 
 ``GPTTask`` is the language model of ``models.gpt`` on one character or byte stream (the last
 tenth validates); ``bert_task.BertTask`` pre-trains a BERT on sentence pairs;
@@ -41,6 +41,8 @@ def model_config(run, vocab_size):
 
 class GPTTask:
     """Next-token prediction with a GPT on windows of one token stream."""
+
+    loss_label = "cross-entropy (nats/token)"  # the loss curve's y-axis
 
     def __init__(self, config):
         self.config = config

@@ -253,7 +253,7 @@ class Trainer:
         if self.plot_broken or self.log.broken:
             return
         try:
-            plot_losses(self.out_dir / LOG, self.out_dir / CURVE)
+            plot_losses(self.out_dir / LOG, self.out_dir / CURVE, ylabel=self.task.loss_label)
         except OSError as error:
             self.plot_broken = True
             warn(f"{self.out_dir / CURVE}: cannot be drawn ({error.strerror or error}); training goes on without it")
