@@ -1,4 +1,5 @@
-"""The loss curve PNG (``train/plot.py``): its y-axis names what the task plots.
+"""The loss curve PNG (``train/plot.py``): its y-axis names what the task plots, and drawing never
+switches a Jupyter notebook off its inline backend.
 
 A classifier run plots a cross-entropy per text (and picks its best weights by accuracy), a BERT
 run the sum of two losses: none of them is "nats/token" except the GPT's. The tiny stand-in
@@ -8,8 +9,10 @@ encoder of ``test_finetune_helpers.py`` makes the classifier run take about a se
 import dataclasses
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
+import matplotlib
 from matplotlib.figure import Figure
 
 from tinygrad_lm.train import Trainer, plot, preset, trainer
@@ -66,3 +69,13 @@ def test_a_classifier_run_is_not_plotted_in_nats_per_token(tmp_path, monkeypatch
                                  eval_iters=1)
     Trainer(config, tmp_path / "run", progress=False).run()
     assert given and all(kwargs == {"ylabel": ClassifierTask.loss_label} for kwargs in given)
+
+
+def test_drawing_leaves_a_notebooks_backend_alone(tmp_path, monkeypatch):
+    """Inside Jupyter (ipykernel imported) the inline backend must survive a training run's plot."""
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # any module object: only the name is looked up
+    chosen = []
+    monkeypatch.setattr(matplotlib, "use", lambda backend, **kwargs: chosen.append(backend))
+    png = tmp_path / "c.png"
+    assert plot.plot_losses(write_log(tmp_path / "log.jsonl"), png)
+    assert chosen == [] and png.read_bytes().startswith(b"\x89PNG")

@@ -2,6 +2,9 @@
 
 matplotlib is an optional extra (``pip install tinygrad_lm[plot]``); without it the curve is
 skipped and ``plot_losses`` returns False, since a missing picture must never stop training.
+The figure is a bare ``matplotlib.figure.Figure`` saved by its own Agg canvas, never pyplot: no
+backend is selected and no window opened, so training in a Jupyter notebook (a chapter's
+``Trainer.run()``) leaves the notebook's inline backend and its figures alone.
 Damaged log lines are skipped (``rundir.read_log``). The PNG is drawn into a temporary file
 and renamed over the old one, and the temporary file is removed if that fails; an OSError
 (the log or the PNG path unusable, a full disk) propagates for the trainer to report.
@@ -21,10 +24,7 @@ def plot_losses(log_path, png_path, ylabel="cross-entropy (nats/token)"):
     ``ylabel`` names the loss on the y-axis: the trainer passes its task's ``loss_label``.
     """
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # no display needed
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure  # not pyplot: see the module docstring
     except ImportError:
         return False
     records, _ = read_log(log_path)
@@ -32,10 +32,12 @@ def plot_losses(log_path, png_path, ylabel="cross-entropy (nats/token)"):
     evals = [r for r in records if r["kind"] == "eval" and "train_loss" in r and "val_loss" in r]
     accuracies = [r for r in evals if "val_mlm_accuracy" in r and "val_nsp_accuracy" in r]
     if accuracies:
-        fig, (ax, right) = plt.subplots(1, 2, figsize=(11, 4))
+        fig = Figure(figsize=(11, 4))
+        ax, right = fig.subplots(1, 2)
         _plot_accuracies(right, accuracies)
     else:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig = Figure(figsize=(7, 4))
+        ax = fig.subplots()
     ax.plot([r["step"] for r in train], [r["loss"] for r in train], lw=0.6, alpha=0.5, label="train (batch)")
     ax.plot([e["step"] for e in evals], [e["train_loss"] for e in evals], "o-", label="train (estimate)")
     ax.plot([e["step"] for e in evals], [e["val_loss"] for e in evals], "s-", label="validation")
@@ -49,7 +51,6 @@ def plot_losses(log_path, png_path, ylabel="cross-entropy (nats/token)"):
         fig.savefig(tmp, dpi=110)
         os.replace(tmp, png_path)
     finally:
-        plt.close(fig)
         if os.path.lexists(tmp):
             os.unlink(tmp)
     return True
