@@ -97,6 +97,7 @@ def test_classify_refuses_a_gpt_checkpoint(tmp_path, capsys):
 def test_finetune_errors_are_one_line(data, tmp_path, capsys, argv, words):
     argv = ["finetune", "--data", str(data), "--out", str(tmp_path / "r"), "--no-progress", *argv]
     assert words in one_line_error(capsys, argv)
+    assert not (tmp_path / "r").exists()  # refused before the run directory is made: no empty one left behind
 
 
 def test_an_unknown_dataset_is_one_line(tmp_path, capsys, monkeypatch):

@@ -102,6 +102,7 @@ def test_the_classifier_learns_and_best_weights_follow_val_accuracy(config, tmp_
 def test_freezing_more_layers_than_the_encoder_has_is_refused(config, tmp_path):
     with pytest.raises(ConfigError, match="freeze_layers=3 but the encoder has 2 layers"):
         Trainer(dataclasses.replace(config, freeze_layers=3), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()  # refused before the run directory is made
 
 
 @pytest.mark.parametrize(("key", "value", "words"), [

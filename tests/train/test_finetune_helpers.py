@@ -1,8 +1,8 @@
 """Shared by the fine-tuning tests (no tests here): a labelled CSV of synthetic sentences and a tiny stand-in for MiniLM.
 
-``use_tiny_encoder(monkeypatch)`` makes ``load_pretrained`` / ``load_tokenizer`` in the
-classifier task return a 2-layer, 16-wide BERT (seeded) and a WordPiece vocabulary learned from
-the sentences, so a fine-tuning run takes a second instead of loading MiniLM.
+``use_tiny_encoder(monkeypatch)`` makes ``load_pretrained`` in the classifier task return a
+2-layer, 16-wide BERT (seeded) and a WordPiece vocabulary learned from the sentences, so a
+fine-tuning run takes a second instead of loading MiniLM.
 """
 
 import numpy as np
@@ -44,5 +44,4 @@ def tiny_encoder():
 def use_tiny_encoder(monkeypatch):
     model, tokenizer = tiny_encoder()
     monkeypatch.setattr(classifier_task, "load_pretrained", lambda name: (model, tokenizer))
-    monkeypatch.setattr(classifier_task, "load_tokenizer", lambda name: tokenizer)
     return model, tokenizer

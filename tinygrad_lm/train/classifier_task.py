@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import functional as F
 from ..data import load_classification_dataset, load_labelled_file, split_stratified
-from ..data.pretrained import load_pretrained, load_tokenizer
+from ..data.pretrained import load_pretrained
 from ..engine import no_grad, tensor
 from ..metrics import accuracy, precision_recall_f1
 from ..models import BertForSequenceClassification, BertModel
@@ -64,13 +64,18 @@ def n_blocks(model):
     return len(model.bert.blocks)
 
 
+def check_freeze_layers(k, n_layers):
+    """Refuse freezing more blocks than the encoder has (ConfigError naming both numbers)."""
+    if k > n_layers:
+        raise ConfigError(f"config: freeze_layers={k} but the encoder has {n_layers} layers; "
+                          f"pass --freeze-layers between 0 and {n_layers}")
+
+
 def freeze_lowest(model, k):
     """Freeze the embeddings and blocks 0..k-1 of a BertForSequenceClassification; returns the names frozen."""
     if k == 0:
         return []
-    if k > n_blocks(model):
-        raise ConfigError(f"config: freeze_layers={k} but the encoder has {n_blocks(model)} layers; "
-                          f"pass --freeze-layers between 0 and {n_blocks(model)}")
+    check_freeze_layers(k, n_blocks(model))
     names = freeze(model, "bert.embeddings.*")
     for index in range(k):
         names += freeze(model, f"bert.blocks.{index}.*")
@@ -176,15 +181,18 @@ class ClassifierTask:
         self.splits = load_splits(config)
         self.label_names = tuple(self.splits["train"].label_names)
         self.text = data_text(self.splits)
-        self.tokenizer = load_tokenizer(config.pretrained)
+        # the weights load here, not in build: the Trainer makes the run directory between the two, and a
+        # freeze_layers beyond the encoder's depth must be refused before that
+        self.pretrained, self.tokenizer = load_pretrained(config.pretrained)
+        check_freeze_layers(config.freeze_layers, len(encoder_of(self.pretrained).blocks))
         self.tokens_per_batch = config.batch_size * config.block_size
         self.extra_meta = {"label_names": list(self.label_names)}
 
     def build(self, device, tokenizer=None):
         """The pretrained encoder + a new head on ``device`` (frozen as configured) and the sampler."""
         c = self.config
-        pretrained, self.tokenizer = load_pretrained(c.pretrained)
-        encoder = encoder_of(pretrained)
+        encoder = encoder_of(self.pretrained)
+        self.pretrained = None  # its weights are copied into the new model below; free them after
         config = encoder.config.__class__.from_dict({**encoder.config.to_dict(), "dropout": c.dropout,
                                                      "attention_dropout": c.dropout, "seed": c.seed})
         if c.pooling == "cls" and not config.pooler:
