@@ -38,7 +38,9 @@ on a machine without CuPy or a GPU, a damaged checkpoint, a locked or full run d
 run that diverged) print one line to stderr and give exit code 2, never a traceback: argparse
 errors, ``UsageError`` (an unusable device becomes one) and the library's user errors
 (``USER_ERRORS``, printed after their class name, e.g. ``CheckpointError: ...``) all end in
-``main``. A failure inside the library is a bug and keeps its traceback. This file leaves out
+``main``. A failure inside the library is a bug and keeps its traceback. A reader that closes
+stdout early (``tinygrad-lm check-port ... | head``) ends any subcommand quietly, exit code 141
+(``BROKEN_PIPE_EXIT``), as a program killed by SIGPIPE would. This file leaves out
 everything a subcommand does beyond calling the library.
 """
 
@@ -46,6 +48,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -77,6 +80,7 @@ from tinygrad_lm.train.state import text_fingerprint
 from tinygrad_lm.train.trainer import BEST, CHECKPOINT
 
 PROG = "tinygrad-lm"
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE (13): what a shell reports for a writer whose reader closed
 DEMO_MAX_SIZE = 16  # largest B, C or H the demo accepts: it prints every entry
 MIN_TEMPERATURE = 1e-6  # below it sampling is greedy in all but name, and logits / T can overflow
 
@@ -362,6 +366,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run ``tinygrad-lm`` with ``argv`` (default: sys.argv[1:]); return the exit code."""
+    try:
+        code = _dispatch(argv)
+        sys.stdout.flush()  # a reader gone away (``| head``) shows here, not in the interpreter's exit flush
+        return code
+    except BrokenPipeError:
+        # Python's usual idiom: point stdout at devnull so the exit-time flush of what is left is quiet too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT
+
+
+def _dispatch(argv):
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
