@@ -37,6 +37,7 @@ FIGURES = {  # chapter number -> the figures it draws (tutorials/figures/<name>)
     "07": ["07_loss_curve.png", "07_position_embeddings.png"],
     "10": ["10_post_ln_vs_pre_ln.png", "10_positions.png", "10_attention_heatmap.png"],
     "11": ["11_checker_errors.png", "11_float32_sum_error.png"],
+    "12": ["12_confusion_matrix.png", "12_three_results.png"],
 }
 
 
