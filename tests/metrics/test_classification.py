@@ -168,8 +168,17 @@ def test_confusion_matrix_png(tmp_path):
         plot_confusion_matrix(np.zeros((2, 3)), ["a", "b"], tmp_path / "bad.png")
 
 
+def test_drawing_leaves_a_notebooks_backend_alone(monkeypatch, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib", reason="matplotlib (the plot extra) is not installed")
+    chosen = []
+    monkeypatch.setattr(matplotlib, "use", lambda *args, **kwargs: chosen.append(args))
+    path = plot_confusion_matrix(np.eye(2, dtype=int), ["a", "b"], tmp_path / "cm.png")
+    assert chosen == [] and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_png_without_matplotlib_says_how_to_install(monkeypatch, tmp_path):
-    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # import matplotlib now raises
+    for name in ("matplotlib", "matplotlib.figure"):  # importing either now raises ImportError
+        monkeypatch.setitem(__import__("sys").modules, name, None)
     with pytest.raises(ImportError, match=r"pip install tinygrad_lm\[plot\]"):
         plot_confusion_matrix(np.eye(2), ["a", "b"], tmp_path / "cm.png")
 

@@ -57,15 +57,13 @@ def plot_confusion_matrix(cm, label_names, path, title="Confusion matrix"):
     if len(label_names) != cm.shape[0]:
         raise ValueError(f"plot_confusion_matrix: {len(label_names)} label_names for a {cm.shape} matrix; "
                          "pass one name per row")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # no display needed
-        import matplotlib.pyplot as plt
+    try:  # a bare Figure saves through its own Agg canvas: no pyplot, so a notebook's backend is left alone
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("plot_confusion_matrix needs matplotlib: pip install tinygrad_lm[plot]") from None
     k = cm.shape[0]
-    fig, ax = plt.subplots(figsize=(1.2 * k + 2.5, 1.2 * k + 2))
+    fig = Figure(figsize=(1.2 * k + 2.5, 1.2 * k + 2))
+    ax = fig.add_subplot()
     image = ax.imshow(cm, cmap="Blues")
     fig.colorbar(image, ax=ax)
     ax.set_xticks(range(k), labels=[str(n) for n in label_names], rotation=45, ha="right")
@@ -79,5 +77,4 @@ def plot_confusion_matrix(cm, label_names, path, title="Confusion matrix"):
             ax.text(j, i, f"{cm[i, j]:g}", ha="center", va="center", color="white" if cm[i, j] > threshold else "black")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
