@@ -322,3 +322,17 @@ assert best["fine-tuned, all layers"] > best["linear probe (frozen MiniLM)"] > m
 print(f"checked: cos {known:.4f}, head gradient to {weight_error:.0e}, lr 5e-3 moves the encoder "
       f"{moved[5e-3] / moved[5e-5]:.0f}x more than 5e-5, frozen weights unchanged, loss "
       f"{loss_before:.3f} -> {loss_after:.3f}")
+
+# %% [markdown]
+# ## Exercises
+#
+# In `tutorials/exercises/ch12.py`, checked by `pytest tutorials/exercises -k ch12` against
+# the library (reference solutions in `tutorials/solutions/ch12.py`):
+#
+# 1. `head_gradients`: section 3's derivation in NumPy, the head's loss, dW = (p - onehot)^T v / N
+#    and db; it must equal the backward of a `Linear` + `F.cross_entropy`, and give a small
+#    `BertForSequenceClassification`'s head its gradient from the mean-pooled vectors (padding
+#    included);
+# 2. `freeze_lowest_layers`: section 5's freezing with `nn.freeze` by name, the embeddings and
+#    blocks 0..k-1, the same names as the library's `freeze_lowest`, no gradient for exactly
+#    those after a backward, and a clear error for more layers than the encoder has.
