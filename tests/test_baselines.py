@@ -168,16 +168,6 @@ def test_predict_proba_refuses_features_of_another_width():
         probe.predict_proba(np.zeros((2, 5), np.float32))
 
 
-@pytest.fixture(scope="module")
-def minilm():
-    from tinygrad_lm.data import PretrainedUnavailableError, load_pretrained
-
-    try:
-        return load_pretrained("all-MiniLM-L6-v2")
-    except PretrainedUnavailableError as error:
-        pytest.skip(f"all-MiniLM-L6-v2 is not cached here and cannot be fetched: {error}")
-
-
 def test_embedding_zero_shot_picks_the_obvious_description(minilm):
     model, tokenizer = minilm
     texts = ["I adored this film, a wonderful and moving masterpiece.",

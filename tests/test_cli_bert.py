@@ -16,21 +16,9 @@ import pytest
 
 from tinygrad_lm import cli, cli_text
 from tinygrad_lm.data import corpora, pretrained_files
-from tinygrad_lm.data.pretrained_files import (
-    PretrainedUnavailableError,
-    fetch_pretrained,
-)
 
 PAIR = ["A man is eating food.", "A man is eating a piece of bread."]
 FOOD_IDS = [101, 1037, 2158, 2003, 5983, 2833, 1012, 102]
-
-
-@pytest.fixture(scope="session")
-def minilm_dir():
-    try:
-        return fetch_pretrained("all-MiniLM-L6-v2")
-    except PretrainedUnavailableError as reason:
-        pytest.skip(f"all-MiniLM-L6-v2 could not be downloaded: {reason}")
 
 
 def run(capsys, argv):

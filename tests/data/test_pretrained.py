@@ -20,28 +20,13 @@ from tinygrad_lm.data.pretrained import (
     load_tokenizer,
 )
 from tinygrad_lm.data.pretrained_files import (
-    PretrainedUnavailableError,
     UnknownPretrainedError,
-    fetch_pretrained,
 )
 from tinygrad_lm.models import BertModel
 
 PAIR = ["A man is eating food.", "A man is eating a piece of bread."]
 SENTENCES = PAIR + ["The new movie is awesome!", "Ça coûte 3 € ; naïve café…", "東京は日本の首都です。", "",
                     "def f(x):\n    return x ** 2  # squares", "A man is playing guitar."]
-
-
-@pytest.fixture(scope="session")
-def minilm_dir():
-    try:
-        return fetch_pretrained("all-MiniLM-L6-v2")
-    except PretrainedUnavailableError as reason:
-        pytest.skip(f"all-MiniLM-L6-v2 could not be downloaded: {reason}")
-
-
-@pytest.fixture(scope="session")
-def minilm(minilm_dir):
-    return load_pretrained("all-MiniLM-L6-v2")
 
 
 def test_known_cosine_of_two_sentences(minilm):

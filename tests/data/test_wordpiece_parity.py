@@ -40,7 +40,6 @@ from tinygrad_lm.data.corpora import (
     stdlib_docstrings,
 )
 from tinygrad_lm.data.pretrained_files import (
-    PretrainedUnavailableError,
     fetch_pretrained,
 )
 from tinygrad_lm.data.wordpiece import (
@@ -102,15 +101,6 @@ def shakespeare_lines(every=1):
         return load_shakespeare().split("\n")[::every]
     except CorpusUnavailableError as error:
         pytest.skip(f"Shakespeare corpus unavailable: {error}")
-
-
-@pytest.fixture(scope="session")
-def minilm_dir():
-    """all-MiniLM-L6-v2's files, fetched once (and cached in ~/.cache/tinygrad_lm across runs)."""
-    try:
-        return fetch_pretrained("all-MiniLM-L6-v2")
-    except PretrainedUnavailableError as error:
-        pytest.skip(f"cannot download all-MiniLM-L6-v2 here: {error}")
 
 
 @pytest.fixture(scope="session")
