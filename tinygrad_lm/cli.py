@@ -76,8 +76,8 @@ from tinygrad_lm.train import (
 from tinygrad_lm.train.bert_task import evaluate_pretraining
 from tinygrad_lm.train.config import VAL_FRACTION, RunConfig, check_text_length
 from tinygrad_lm.train.evaluate import perplexity
+from tinygrad_lm.train.rundir import weights_file
 from tinygrad_lm.train.state import text_fingerprint
-from tinygrad_lm.train.trainer import BEST, CHECKPOINT
 
 PROG = "tinygrad-lm"
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE (13): what a shell reports for a writer whose reader closed
@@ -244,17 +244,6 @@ def run_train(args) -> int:
     return 0
 
 
-def _checkpoint_file(directory):
-    """The best weights of a run directory, else its latest checkpoint (or a file given directly)."""
-    path = Path(directory)
-    if path.is_file():
-        return path
-    for name in (BEST, CHECKPOINT):
-        if (path / name).exists():
-            return path / name
-    raise CheckpointError(f"{path}: no {BEST} or {CHECKPOINT} here; train first with tinygrad-lm train --out {path}")
-
-
 def add_sample_parser(subparsers) -> None:
     """Declare ``sample`` and its options."""
     parser = subparsers.add_parser("sample", help="generate text from a trained run")
@@ -274,7 +263,7 @@ def run_sample(args) -> int:
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise UsageError(f"--top-p must be in (0, 1], got {args.top_p}")
     _usable_device(args.device)
-    model, tokenizer, meta = load_model(_checkpoint_file(args.checkpoint), device=args.device)
+    model, tokenizer, meta = load_model(weights_file(args.checkpoint, "train first with tinygrad-lm train"), device=args.device)
     if meta["run_config"].get("model", "gpt") != "gpt":
         raise UsageError(f"{args.checkpoint} holds a {meta['run_config']['model']} run, which does not generate text; "
                          f"sample needs a GPT run (tinygrad-lm eval measures a BERT)")
@@ -303,7 +292,7 @@ def add_eval_parser(subparsers) -> None:
 
 def run_eval(args) -> int:
     _usable_device(args.device)
-    path = _checkpoint_file(args.checkpoint)
+    path = weights_file(args.checkpoint, "train first with tinygrad-lm train")
     model, tokenizer, meta = load_model(path, device=args.device)
     run = meta["run_config"]
     if run.get("model", "gpt") == "bert":

@@ -30,14 +30,13 @@ import numpy as np
 
 from tinygrad_lm.metrics import classification_report
 from tinygrad_lm.train import (
-    CheckpointError,
     Trainer,
     apply_overrides,
     load_model,
     preset,
 )
 from tinygrad_lm.train.classifier_task import load_splits, predict_logits, split_metrics
-from tinygrad_lm.train.rundir import BEST, CHECKPOINT
+from tinygrad_lm.train.rundir import BEST, weights_file
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 EPOCHS = 3
@@ -129,23 +128,13 @@ def add_classify_parser(subparsers) -> None:
     parser.set_defaults(run=run_classify)
 
 
-def _classifier_file(directory):
-    path = Path(directory)
-    if path.is_file():
-        return path
-    for name in (BEST, CHECKPOINT):
-        if (path / name).exists():
-            return path / name
-    raise CheckpointError(f"{path}: no {BEST} or {CHECKPOINT} here; fine-tune first with tinygrad-lm finetune --out {path}")
-
-
 def run_classify(args) -> int:
-    path = _classifier_file(args.checkpoint)
+    path = weights_file(args.checkpoint, "fine-tune first with tinygrad-lm finetune")
     model, tokenizer, meta = load_model(path)
     kind = meta["run_config"]["model"]
     if kind != "classifier":
         raise FinetuneError(f"{path}: holds a {kind} run, not a classifier; classify needs the --out of "
-                            f"tinygrad-lm finetune")
+                            f"fine-tune first with tinygrad-lm finetune")
     logits = predict_logits(model, tokenizer, args.texts, meta["run_config"]["block_size"])  # (N, C)
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)  # (N, C) softmax

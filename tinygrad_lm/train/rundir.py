@@ -46,9 +46,26 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .checkpoint import CheckpointError
+
 CHECKPOINT, BEST, LOG, CURVE, LOCK = ("checkpoint.safetensors", "best.safetensors", "log.jsonl", "loss_curve.png",
                                       "train.lock")
 ARTIFACTS = (CHECKPOINT, BEST, LOG, CURVE)
+
+
+def weights_file(directory, how_to_make):
+    """The best weights of a run directory, else its latest checkpoint (or a file given directly).
+
+    ``how_to_make`` ends the error for a directory holding neither, e.g.
+    ``"train first with tinygrad-lm train"``.
+    """
+    path = Path(directory)
+    if path.is_file():
+        return path
+    for name in (BEST, CHECKPOINT):
+        if (path / name).exists():
+            return path / name
+    raise CheckpointError(f"{path}: no {BEST} or {CHECKPOINT} here; {how_to_make} --out {path}")
 TEMPORARY = (f"{CHECKPOINT}.tmp", f"{BEST}.tmp", f"{LOG}.tmp", f"{CURVE}.tmp.png")
 
 
