@@ -55,12 +55,13 @@ from ..nn import (
 )
 from ..nn.positional import SinusoidalPositions
 from ..nn.transformer import ACTIVATIONS
+from .config_dict import ConfigDict
 
 POSITION_EMBEDDINGS = ("learned", "sinusoidal")
 
 
 @dataclasses.dataclass(frozen=True)
-class BertConfig:
+class BertConfig(ConfigDict):
     """The shape of a BERT. Defaults are BERT-base (uncased, 110M parameters).
 
     vocab_size (V), hidden (H), n_layers, n_heads (H % n_heads == 0), intermediate (the MLP's
@@ -113,19 +114,6 @@ class BertConfig:
             raise TypeError(f"BertConfig: pooler must be True or False, got {self.pooler!r}")
         if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"BertConfig: seed must be an int >= 0, got {self.seed!r}")
-
-    def to_dict(self):
-        """The fields as a plain dict (JSON-ready, for checkpoints)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, fields):
-        """Rebuild a config from ``to_dict()``'s output; unknown field names are an error."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(fields) - known)
-        if unknown:
-            raise ValueError(f"BertConfig.from_dict: unknown fields {unknown}; known fields are {sorted(known)}")
-        return cls(**fields)
 
 
 def _as_ids(value, name, caller, kinds="iu"):

@@ -61,10 +61,11 @@ from ..nn import (
     SinusoidalPositions,
     TransformerBlock,
 )
+from .config_dict import ConfigDict
 
 
 @dataclasses.dataclass(frozen=True)
-class GPTConfig:
+class GPTConfig(ConfigDict):
     """The shape of a GPT. Defaults are GPT-2 small (124M parameters).
 
     vocab_size: tokens in the vocabulary (V). block_size: the longest context (T_max).
@@ -101,19 +102,6 @@ class GPTConfig:
         if self.position_embedding not in ("learned", "sinusoidal"):
             raise ValueError(f"GPTConfig: position_embedding must be 'learned' or 'sinusoidal', "
                              f"got {self.position_embedding!r}")
-
-    def to_dict(self):
-        """The fields as a plain dict (JSON-ready, for checkpoints)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, fields):
-        """Rebuild a config from ``to_dict()``'s output; unknown field names are an error."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(fields) - known)
-        if unknown:
-            raise ValueError(f"GPTConfig.from_dict: unknown fields {unknown}; known fields are {sorted(known)}")
-        return cls(**fields)
 
 
 class GPT(Module):
