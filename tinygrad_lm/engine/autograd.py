@@ -45,8 +45,14 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def topological_order(root):
-    """Tensors that ``root`` depends on (through requires-grad paths), inputs before outputs."""
+def topological_order(root, parents=None):
+    """Tensors that ``root`` depends on, inputs before outputs; ``root`` is last.
+
+    ``parents(tensor)`` gives the inputs to follow, in the order they are pushed on the stack (the
+    last pushed is visited first). By default: the inputs of the op that made ``tensor`` that
+    require grad, which is what ``backward`` walks; ``graph.graph_nodes`` follows every input.
+    """
+    parents = _grad_parents if parents is None else parents
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -58,12 +64,15 @@ def topological_order(root):
             continue
         visited.add(id(tensor))
         stack.append((tensor, True))
-        ctx = tensor._ctx
-        if ctx is not None:
-            for parent in ctx.inputs:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+        for parent in parents(tensor):
+            if id(parent) not in visited:
+                stack.append((parent, False))
     return order
+
+
+def _grad_parents(tensor):
+    ctx = tensor._ctx
+    return [] if ctx is None else [parent for parent in ctx.inputs if parent.requires_grad]
 
 
 def backward(root, grad, retain_graph=False):

@@ -33,6 +33,8 @@ labels, the saved arrays, and layouts that avoid every edge crossing (``draw_gra
 each layer once by the mean position of its inputs; Graphviz does better with the DOT text).
 """
 
+from .autograd import topological_order
+
 
 def graph_nodes(root):
     """Every tensor ``root`` was computed from, inputs before the ops that use them.
@@ -40,21 +42,7 @@ def graph_nodes(root):
     The order is a topological order of the whole graph (constants and no-grad inputs
     included), found with an explicit stack; ``root`` is last.
     """
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        for parent in reversed(_inputs(tensor)):  # reversed: the first input is visited first
-            if id(parent) not in visited:
-                stack.append((parent, False))
-    return order
+    return topological_order(root, lambda tensor: reversed(_inputs(tensor)))  # the first input is visited first
 
 
 def _inputs(tensor):
