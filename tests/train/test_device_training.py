@@ -19,15 +19,6 @@ from tinygrad_lm.train.checkpoint import load_checkpoint
 from tinygrad_lm.train.trainer import CHECKPOINT, LOG
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    words = ["the ", "king ", "queen ", "is ", "dead ", "long ", "live ", "and ", "so ", "it ", "goes. \n"]
-    path = tmp_path_factory.mktemp("corpus") / "text.txt"
-    path.write_text("".join(rng.choice(words, size=2000)))
-    return str(path)
-
-
 def _config(corpus, **changes):
     base = dataclasses.replace(preset("tiny"), text_path=corpus, n_embd=16, block_size=16, batch_size=4,
                                max_iters=6, eval_interval=3, eval_iters=1, warmup_iters=2, lr_decay_iters=12,

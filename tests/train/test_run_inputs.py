@@ -22,12 +22,8 @@ from tinygrad_lm.train.trainer import BEST, CHECKPOINT, LOG
 
 
 @pytest.fixture
-def corpus(tmp_path):
-    rng = np.random.default_rng(0)
-    words = ["the ", "king ", "queen ", "is ", "dead ", "long ", "live ", "and ", "so ", "it ", "goes. \n"]
-    path = tmp_path / "text.txt"
-    path.write_text("".join(rng.choice(words, size=2000)))
-    return path
+def corpus(tmp_path, write_corpus):
+    return write_corpus(tmp_path / "text.txt")  # one per test: some tests change the text
 
 
 def _config(corpus, **changes):

@@ -25,15 +25,6 @@ from tinygrad_lm.train.rundir import LOCK, RunDirError, RunLock, read_log
 from tinygrad_lm.train.trainer import BEST, CHECKPOINT, CURVE, LOG
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    words = ["the ", "king ", "queen ", "is ", "dead ", "long ", "live ", "and ", "so ", "it ", "goes. \n"]
-    path = tmp_path_factory.mktemp("corpus") / "text.txt"
-    path.write_text("".join(rng.choice(words, size=2000)))
-    return str(path)
-
-
 def _config(corpus, **changes):
     base = dataclasses.replace(preset("tiny"), text_path=corpus, n_embd=16, block_size=16, batch_size=4,
                                max_iters=10, eval_interval=5, eval_iters=1, warmup_iters=2, lr_decay_iters=20)

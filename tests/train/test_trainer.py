@@ -18,14 +18,9 @@ from tinygrad_lm.train.trainer import BEST, CHECKPOINT, CURVE, LOG
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """A small deterministic text with structure worth learning."""
-    rng = np.random.default_rng(0)
-    words = ["the ", "king ", "queen ", "is ", "dead ", "long ", "live ", "and ", "so ", "it ", "goes. \n"]
-    text = "".join(rng.choice(words, size=3000))
-    path = tmp_path_factory.mktemp("corpus") / "text.txt"
-    path.write_text(text)
-    return str(path)
+def corpus(tmp_path_factory, write_corpus):
+    """A longer corpus than conftest's: 3,000 words."""
+    return str(write_corpus(tmp_path_factory.mktemp("corpus") / "text.txt", 3000))
 
 
 def _config(corpus, **changes):
