@@ -32,6 +32,7 @@ LINE_LIMIT = 450
 TIERS = {
     "engine": 0, "ops": 1, "backends": 2, "functional": 3, "nn": 4, "optim": 5, "generate": 5,
     "models": 6, "data": 7, "metrics": 7, "train": 8, "baselines": 8, "testing": 9, "porting": 9, "cli": 10, "cli_text": 10, "cli_porting": 10, "cli_finetune": 10,
+    "vectors": 8, "compress": 8, "cli_metrics": 10, "cli_seq2seq": 10, "cli_vectors": 10, "cli_compress": 10,
 }
 
 
