@@ -107,5 +107,32 @@ def test_bad_arguments_are_named():
     cross = MultiHeadAttention(4, 2, cross=True, rng=0)
     with pytest.raises(ShapeError, match=r"context must be \(1, S, 4\), got None"):
         cross(x)
-    with pytest.raises(ValueError, match="KV cache is for self-attention only"):
-        cross(x, context=x, cache=LayerCache())
+    cache = LayerCache()
+    cross(x, context=x, cache=cache)
+    with pytest.raises(ShapeError, match="the cache holds 1 rows, x has 2; select"):
+        wide = tg.tensor(np.zeros((2, 3, 4), dtype="float32"))
+        cross(wide, context=wide, cache=cache)
+
+
+@pytest.mark.parametrize("dtype, rtol, atol", [("float64", 1e-12, 1e-12), ("float32", 1e-5, 1e-6)])
+def test_cross_attention_cache_projects_the_context_once_and_equals_recomputation(dtype, rtol, atol):
+    cross = MultiHeadAttention(8, 2, cross=True, rng=7, dtype=dtype)
+    x, context = tg.tensor(data(2, 5, 8).astype(dtype)), tg.tensor(data(2, 3, 8, seed=1).astype(dtype))
+    mask = np.array([[True, True, True], [True, True, False]])[:, None, None, :]  # (B, 1, 1, S)
+    full = cross(x, context=context, mask=mask).data
+    cache = LayerCache()
+    steps = [cross(x[:, t:t + 1], context=context, mask=mask, cache=cache).data for t in range(5)]
+    assert len(cache) == 3 and cache.keys.shape == (2, 2, 3, 4)
+    check_close(np.concatenate(steps, axis=1), full, rtol=rtol, atol=atol)
+    stored = cache.keys
+    cross(x[:, :1], context=tg.tensor(np.zeros((2, 3, 8), dtype=dtype)), mask=mask, cache=cache)
+    assert cache.keys is stored  # a filled cache is reused: the context is not projected again
+
+
+def test_layer_cache_select_reorders_rows():
+    cache = LayerCache()
+    keys = tg.tensor(data(3, 2, 4, 2))
+    cache.append(keys, keys * 2.0)
+    cache.select(np.array([2, 2, 0]))
+    np.testing.assert_array_equal(cache.keys.data, keys.data[[2, 2, 0]])
+    np.testing.assert_array_equal(cache.values.data, 2.0 * keys.data[[2, 2, 0]])

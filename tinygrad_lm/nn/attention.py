@@ -20,8 +20,11 @@ and only projects the new token. We store them by concatenation along the time a
 (the same arithmetic as full recomputation) and differentiable; each step copies the cache,
 which costs O(T) per token, negligible next to the projections at the sizes we run.
 Causal masking is bottom-right aligned in F.scaled_dot_product_attention, so the new queries
-see every cached key. Cross-attention does not use the cache (its keys come from a fixed
-context and are recomputed each call).
+see every cached key. Cross-attention reads a fixed context (an encoder's output), so its
+keys and values are the same at every decoding step: given an empty ``LayerCache`` it
+projects the context once and stores it; given a filled one it reuses the stored keys and
+values and does not touch the context. ``LayerCache.select(rows)`` keeps or reorders batch
+rows (beam search moves each surviving hypothesis's cache to its new slot).
 
 Left out: rotary or relative position encodings, grouped-query attention, a preallocated or
 paged cache.
@@ -46,6 +49,11 @@ class LayerCache:
     def __len__(self):
         """How many positions are stored."""
         return 0 if self.keys is None else self.keys.shape[2]
+
+    def select(self, rows):
+        """Keep batch rows ``rows`` (an integer array, repeats allowed) of the stored keys and values."""
+        if self.keys is not None:
+            self.keys, self.values = self.keys[rows], self.values[rows]  # (B, H, T, D) -> (len(rows), H, T, D)
 
     def append(self, keys, values):
         """Add the new positions and return all of them: (B, H, T_old + T_new, D) each."""
@@ -75,7 +83,8 @@ class MultiHeadAttention(Module):
 
     ``forward(x, context=None, mask=None, causal=False, cache=None)``: x is (B, T, C); for
     cross-attention ``context`` is (B, S, C). ``mask`` is boolean, True where a query may attend,
-    broadcastable to (B, H, T, S). ``cache`` is a ``LayerCache`` (self-attention only).
+    broadcastable to (B, H, T, S). ``cache`` is a ``LayerCache``: self-attention appends the new
+    keys and values to it; cross-attention fills it from ``context`` once, then reuses it.
     ``rng`` (Generator, seed or None) draws the initial weights and later the dropout masks.
     """
 
@@ -106,10 +115,17 @@ class MultiHeadAttention(Module):
             if context is None or context.ndim != 3 or context.shape[0] != B or context.shape[-1] != C:
                 got = None if context is None else context.shape
                 raise ShapeError(f"{type(self).__name__} (cross): context must be ({B}, S, {C}), got {got}")
-            if cache is not None:
-                raise ValueError(f"{type(self).__name__} (cross): the KV cache is for self-attention only")
             q = self._heads(self.q(x))  # (B, T, C) -> (B, H, T, D)
-            k, v = self.kv(context).split(2, axis=-1)  # (B, S, 2C) -> 2 x (B, S, C)
+            if cache is not None and len(cache):
+                if cache.keys.shape[0] != B:
+                    raise ShapeError(f"{type(self).__name__} (cross): the cache holds {cache.keys.shape[0]} rows, "
+                                     f"x has {B}; select() the cache's rows to match the batch")
+                k, v = cache.keys, cache.values  # (B, H, S, D) each, projected at the first step
+            else:
+                k, v = self.kv(context).split(2, axis=-1)  # (B, S, 2C) -> 2 x (B, S, C)
+                k, v = self._heads(k), self._heads(v)  # (B, S, C) -> (B, H, S, D)
+                if cache is not None:
+                    cache.append(k, v)
         else:
             if context is not None:
                 raise ValueError(f"{type(self).__name__}: context= is for cross-attention; "
@@ -120,10 +136,9 @@ class MultiHeadAttention(Module):
                                        rng=self.rng)  # (B, T, 3C) -> (B, T, C)
                 return self.resid_drop(self.proj(out))
             q, k, v = qkv.split(3, axis=-1)  # (B, T, 3C) -> 3 x (B, T, C)
-            q = self._heads(q)  # (B, T, C) -> (B, H, T, D)
-        k, v = self._heads(k), self._heads(v)  # (B, S, C) -> (B, H, S, D)
-        if cache is not None:
-            k, v = cache.append(k, v)  # (B, H, T, D) -> (B, H, T_cached + T, D)
+            q, k, v = self._heads(q), self._heads(k), self._heads(v)  # (B, T, C) -> (B, H, T, D)
+            if cache is not None:
+                k, v = cache.append(k, v)  # (B, H, T, D) -> (B, H, T_cached + T, D)
         out = F.scaled_dot_product_attention(q, k, v, mask=mask, causal=causal,
                                              dropout_p=dropout_p, rng=self.rng)  # (B, H, T, D)
         out = out.permute(0, 2, 1, 3).reshape(B, T, C)  # (B, H, T, D) -> (B, T, H, D) -> (B, T, C)

@@ -59,9 +59,10 @@ class MLP(Module):
 class TransformerBlock(Module):
     """Self-attention (+ optional cross-attention) and an MLP, each in a residual branch.
 
-    ``forward(x, context=None, mask=None, causal=False, cache=None, context_mask=None)``:
-    ``mask``/``causal``/``cache`` go to the self-attention, ``context``/``context_mask`` to the
-    cross-attention. Shapes: x (B, T, C) -> (B, T, C).
+    ``forward(x, context=None, mask=None, causal=False, cache=None, context_mask=None,
+    context_cache=None)``: ``mask``/``causal``/``cache`` go to the self-attention,
+    ``context``/``context_mask``/``context_cache`` (a ``LayerCache`` filled once with the
+    context's keys and values) to the cross-attention. Shapes: x (B, T, C) -> (B, T, C).
     """
 
     def __init__(self, dim, n_heads, dropout=0.0, norm_first=True, cross_attention=False, bias=True,
@@ -81,7 +82,7 @@ class TransformerBlock(Module):
     def has_cross_attention(self):
         return "cross_attn" in vars(self)
 
-    def forward(self, x, context=None, mask=None, causal=False, cache=None, context_mask=None):
+    def forward(self, x, context=None, mask=None, causal=False, cache=None, context_mask=None, context_cache=None):
         if context is not None and not self.has_cross_attention:
             raise ValueError("TransformerBlock: got context= but the block was built without "
                              "cross_attention=True")
@@ -93,7 +94,7 @@ class TransformerBlock(Module):
             return self.attn(h, mask=mask, causal=causal, cache=cache)
 
         def cross_attention(h):
-            return self.cross_attn(h, context=context, mask=context_mask)
+            return self.cross_attn(h, context=context, mask=context_mask, cache=context_cache)
 
         sublayers = [(self.ln1, self_attention)]
         if self.has_cross_attention:
