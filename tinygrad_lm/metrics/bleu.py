@@ -123,8 +123,8 @@ def compute_bleu(correct, total, sys_len, ref_len, smooth_method="none", smooth_
     return BLEUScore(score, correct, total, precisions, bp, sys_len, ref_len)
 
 
-def _check_streams(hypotheses, references):
-    """One-line errors for inputs sacrebleu would mis-score or crash on."""
+def check_streams(hypotheses, references):
+    """One-line errors for inputs sacrebleu would mis-score or crash on (shared with chrF)."""
     if isinstance(hypotheses, str) or not all(isinstance(h, str) for h in hypotheses):
         raise TypeError("hypotheses must be a list of strings (one per segment)")
     if not hypotheses:
@@ -148,7 +148,7 @@ def segment_references(references, i):
 
 def bleu_statistics(hypotheses, references, tokenize="13a", lowercase=False, max_order=MAX_NGRAM_ORDER) -> list:
     """[sys_len, ref_len, correct_1..N, total_1..N] summed over the corpus (lengths in words)."""
-    _check_streams(hypotheses, references)
+    check_streams(hypotheses, references)
     tokenizer = get_tokenizer(tokenize)
 
     def words(line):
