@@ -82,6 +82,8 @@ def test_reader_returns_every_verse_in_order_with_markup_stripped(tiny_module):
     ("<w>earth</w>.  \n <divineName>Lord</divineName>", "earth. Lord"),
     ("by my name \\nd JEHOVAH, the \\+nd LORD\\+nd*", "by my name JEHOVAH, the LORD"),
     ("¶ For &lt;God&gt;", "For <God>"),
+    ('<w>llamado</w><transChange type="added">á ser</transChange><w>apóstol</w>', "llamado á ser apóstol"),
+    ('<w>shall be give</w>n. <transChange type="added">was</transChange>, ok', "shall be given. was, ok"),
 ])
 def test_markup_rule(fragment, expected):
     assert strip_osis(fragment) == expected

@@ -35,9 +35,12 @@ its verses. For KJV that is 2 + 39 + 929 + 23,145 = 24,115 entries for the Old T
 of ``<note>`` (footnotes, cross references) is dropped; the content of a ``<title>`` that is
 not ``canonical="true"`` (editorial headings such as Psalm 119's "ALEPH.") is dropped, a
 canonical one (a Psalm's superscription) is kept as text; every other tag is removed and its
-content kept (Strong's ``<w>``, the KJV's italic ``<transChange>``, ``<divineName>``, ...);
-XML entities are unescaped; USFM markers that the KJV's converter left in the text
-(``\\nd``, ``\\+nd*``, 27 of them) and the KJV's paragraph sign "¶" are dropped; whitespace runs become one space, stripped at both ends.
+content kept (Strong's ``<w>``, the translators' ``<transChange>`` additions, ``<divineName>``,
+...), except that a ``<transChange>`` tag with letters on both sides becomes a space (RV 1909
+writes "llamado<transChange>á ser</transChange>apóstol" 588 times; a ``<w>`` tag inside a word,
+as in the KJV's "give</w>n", joins); XML entities are unescaped; USFM markers that the
+KJV's converter left in the text (``\\nd``, ``\\+nd*``, 27 of them) and the KJV's paragraph
+sign "¶" are dropped; whitespace runs become one space, stripped at both ends.
 
 Left out: other SWORD drivers (rawText, zCom), other versifications (pass your own to
 `read_ztext`), compression other than zlib, ciphered modules, pairing verses across
@@ -221,6 +224,8 @@ class UnknownBibleError(CorpusError, ValueError):
 _NOTE = re.compile(r"<note\b[^>]*>.*?</note>", re.S)
 _TITLE = re.compile(r"<title\b([^>]*)>(.*?)</title>", re.S)
 _TAG = re.compile(r"<[^>]*>")
+_TRANS_CHANGE = re.compile(r"</?transChange\b[^>]*>")
+_GLUED = re.compile(r"(?<=\w)\0+(?=\w)")
 _USFM = re.compile(r"\\\+?[a-z]+\*?")  # a USFM marker the KJV's converter left behind: \nd, \+nd*
 _SPACES = re.compile(r"\s+")
 
@@ -234,7 +239,9 @@ def strip_osis(fragment: str) -> str:
     """
     text = _NOTE.sub("", fragment)
     text = _TITLE.sub(lambda m: f" {m.group(2)} " if 'canonical="true"' in m.group(1) else " ", text)
-    text = _USFM.sub("", html.unescape(_TAG.sub("", text))).replace("\N{PILCROW SIGN}", "")
+    text = _TAG.sub("", _TRANS_CHANGE.sub("\0", text))  # "\0" marks where a <transChange> tag was
+    text = _GLUED.sub(" ", text).replace("\0", "")
+    text = _USFM.sub("", html.unescape(text)).replace("\N{PILCROW SIGN}", "")
     return _SPACES.sub(" ", text).strip()
 
 
