@@ -224,3 +224,35 @@ def test_bert_embed_quick_without_torch(tmp_path):
     for name in running:
         check_stats(contenders[name], "ms")
         assert contenders[name]["sentences_per_s"] > 0 and contenders[name]["time_vs_pytorch"] is None
+
+
+def check_finetune_contender(stats):
+    assert stats["status"] == "ok" and stats["samples"] == len(stats["step_s"]) == len(stats["losses"]) >= 1
+    assert 0 < stats["p10_ms"] <= stats["median_ms"] <= stats["p90_ms"] and stats["epoch_s"] > 0
+    assert 0.0 <= stats["test_accuracy"] <= 1.0 and stats["evals"][0]["step"] == 0
+
+
+def test_finetune_quick_without_torch_records_why(tmp_path):
+    """Needs MiniLM and Pang & Lee (cached after the first fetch): four steps of the recipe on 80 sentences."""
+    result = run_script("finetune.py", tmp_path, "--repeats", "1")
+    check_ran(result)
+    payload = json.loads((tmp_path / "out" / "finetune_quick.json").read_text())
+    (round_,) = payload["rounds"]
+    check_finetune_contender(round_["tinygrad_lm"])
+    assert HIDDEN_REASON in round_["pytorch"]["reason"] and "time_ratio" not in round_
+    assert payload["settings"]["config"]["max_iters"] == 4 and payload["settings"]["loadavg_1_5_15"]["before"]
+
+
+def test_finetune_pytorch_peer_starts_from_the_same_model_and_data(tmp_path):
+    """The PyTorch run's logits before training equal ours (same weights, head, ids); both train and are scored."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    result = run_script("finetune.py", tmp_path, "--repeats", "1", hide_torch=False)
+    check_ran(result)
+    (round_,) = json.loads((tmp_path / "out" / "finetune_quick.json").read_text())["rounds"]
+    assert round_["max_abs_diff_initial_logits"] < 1e-4
+    for name in ("tinygrad_lm", "pytorch"):
+        check_finetune_contender(round_[name])
+    assert round_["time_ratio"] > 0
+    first_ours, first_torch = round_["tinygrad_lm"]["evals"][0], round_["pytorch"]["evals"][0]
+    assert first_ours["val_loss"] == pytest.approx(first_torch["val_loss"], abs=1e-5)  # the same untrained model
