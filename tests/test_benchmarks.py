@@ -9,8 +9,8 @@ recorded); never for speed, which is the scripts' business on a quiet machine.
 
 Where PyTorch is installed, one more test checks the benchmark's PyTorch GPT against
 tinygrad_lm's: from the same weights and batches, two full training steps give the same
-losses, gradients and weights. The Numba compile-time measurement (a
-cold compile of the whole table) is marked slow.
+losses, gradients and weights. The Numba compile-time measurements (kernels.py's cold compile
+of the whole table, train_step.py's first training step with an empty cache) are marked slow.
 """
 
 import importlib.util
@@ -79,23 +79,42 @@ def test_train_step_quick_without_torch(tmp_path):
     result = run_script("train_step.py", tmp_path)
     check_ran(result)
     payload = json.loads((tmp_path / "out" / "train_step_cpu.json").read_text())
-    check_common(payload, "train_step.py")
+    assert "benchmarks/train_step.py --quick" in payload["command"]
+    assert all(payload["machine"][field] for field in ("cpu", "logical_cores", "python", "numpy", "numba", "date"))
     assert (tmp_path / "out" / "train_step_cpu.png").stat().st_size > 0
-    contenders = payload["contenders"]
-    assert list(contenders) == ["tinygrad_lm/numpy", "tinygrad_lm/numba", "pytorch"]
-    assert contenders["pytorch"] == {"status": "missing", "reason": contenders["pytorch"]["reason"]}
-    assert HIDDEN_REASON in contenders["pytorch"]["reason"]
+    settings = payload["settings"]
+    assert settings["threads"] == ["default", 1] and settings["runs"] == 1 and settings["repeats"] == 2
+    assert settings["tokens_per_step"] == 768
+    assert settings["model"]["n_layer"] == 4 and settings["model"]["n_embd"] == 128
+    assert list(payload["tables"]) == ["default", "1"]
     running = ["tinygrad_lm/numpy"] + (["tinygrad_lm/numba"] if numba_table_loads() else [])
-    for name in running:
-        stats = contenders[name]
-        check_stats(stats, "ms")
-        assert len(stats["times_ms"]) == 2
-        assert stats["tokens_per_s"] == pytest.approx(12 * 64 / (stats["median_ms"] / 1e3))
-        assert 0 < stats["rss_after_setup_mib"] <= stats["peak_rss_mib"]
-        assert stats["time_vs_pytorch"] is None
-    assert payload["settings"]["tokens_per_step"] == 768
-    assert payload["settings"]["model"]["n_layer"] == 4 and payload["settings"]["model"]["n_embd"] == 128
+    for threads, table in payload["tables"].items():
+        assert list(table) == ["tinygrad_lm/numba", "pytorch", "tinygrad_lm/numpy"]
+        assert table["pytorch"] == {"status": "missing", "reason": table["pytorch"]["reason"]}
+        assert HIDDEN_REASON in table["pytorch"]["reason"]
+        for name in running:  # one whole run of 2 timed steps, in its own process
+            stats = table[name]
+            assert stats["samples"] == 2 and len(stats["runs"]) == 1 and len(stats["runs"][0]["times_ms"]) == 2
+            assert 0 < stats["p10_ms"] <= stats["median_ms"] <= stats["p90_ms"]
+            assert stats["tokens_per_s"] == pytest.approx(12 * 64 / (stats["median_ms"] / 1e3))
+            assert 0 < stats["runs"][0]["rss_after_setup_mib"] <= stats["runs"][0]["peak_rss_mib"]
+            assert stats["time_vs_pytorch"] is None and stats["round_ratios_vs_pytorch"] is None
+            if threads == "1":  # the thread setting reached the worker's pools
+                assert stats["runs"][0]["threads_in_use"].get("numba", 1) == 1
+    assert payload["numba_compile_time"] == {"skipped": "--quick or --skip-compile-time or a GPU run"}
+    assert "missing" in payload["equivalence_pytorch_vs_tinygrad_lm_numpy"]
     assert "| tinygrad_lm/numpy |" in result.stdout and "missing:" in result.stdout
+
+
+@pytest.mark.slow
+def test_train_step_measures_numba_compile_time_cold_then_warm(tmp_path):
+    if not numba_table_loads():
+        pytest.skip("the numba kernel table is not available")
+    train_step = import_train_step()
+    timings = train_step.compile_times()
+    for which in ("cold", "warm"):
+        assert 0 < timings[which]["steady_step_s"] < timings[which]["first_step_s"]
+    assert timings["warm"]["first_step_cpu_s"] < timings["cold"]["first_step_cpu_s"]
 
 
 def test_train_step_cuda_says_why_it_cannot_run(tmp_path):
