@@ -20,14 +20,14 @@ which favours short outputs (every token multiplies in a probability < 1); alpha
 longer sums by more and so lets longer hypotheses win.
 
 Beam search (per source, K = beam): keep the K best live prefixes. Each step scores all
-K * V one-token extensions by S; walking them best first, an extension ending in eos whose
-rank is below K becomes a finished hypothesis, every other extension that is not eos fills
-the next live set until it holds K. (The rank rule makes beam 1 with alpha = 0 exactly
-greedy decoding; a beam wider than the number of candidates keeps every extension, so it
-enumerates every sequence.) At ``max_len`` the live prefixes finish as they are. A source is
-done when it has no live prefix, or when its best finished score is at least the best score
-any live prefix could still reach: log-probabilities are <= 0, so a live prefix with sum s
-can end no better than s / lp(max_len) (for alpha >= 0); stopping then never changes the
+K * V one-token extensions by S and walks them best first until K extensions that are not
+eos have been seen: those are the next live prefixes, and every eos extension met on the way
+becomes a finished hypothesis. (So beam 1 with alpha = 0 is exactly greedy decoding, and a
+beam wider than the number of candidates keeps every extension: it enumerates every
+sequence.) At ``max_len`` the live prefixes finish as they are. A source is done when it has
+no live prefix, or when its best finished score is at least the best score any live prefix
+could still reach: log-probabilities are <= 0, so a live prefix with sum s can end no better
+than s / lp(max_len) (for alpha >= 0); stopping then never changes the
 answer. The loop ends when every source is done.
 
 All choosing happens on the host in float64 NumPy; ties go to the lower flat index
@@ -191,14 +191,13 @@ def _extend(candidates, prefixes, K, eos_id, step, alpha, finished):
     best = np.argpartition(-candidates, top - 1)[:top] if top < candidates.size else np.arange(candidates.size)
     best = best[np.lexsort((best, -candidates[best]))]  # by score, ties to the lower flat index
     live = []
-    for rank, flat in enumerate(best):
+    for flat in best:
         s = candidates[flat]
         if s == -np.inf or len(live) == K:
             break
         k, token = divmod(int(flat), V)
         if token == eos_id:
-            if rank < K:
-                finished.append(_hypothesis(prefixes[k], token, s, step, alpha, True))
+            finished.append(_hypothesis(prefixes[k], token, s, step, alpha, True))
         else:
             live.append((k, token, s))
     return live
