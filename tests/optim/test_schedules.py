@@ -16,6 +16,7 @@ from tinygrad_lm.optim import (
     step_decay,
     warmup_cosine,
 )
+from tinygrad_lm.optim.schedules import inverse_sqrt_warmup
 
 
 def lrs(schedule, steps, **kwargs):
@@ -134,3 +135,22 @@ def test_scheduler_errors(make_param):
     with pytest.raises(ValueError, match="expected a dict with keys 'step' and 'base_lrs'"):
         scheduler.load_state_dict({"last_epoch": 3})
     assert scheduler.current_step == 0 and math.isclose(scheduler.lrs()[0], 0.1)
+
+
+# --- the Transformer's inverse-square-root warm-up ------------------------------------------
+def test_inverse_sqrt_warmup_is_the_papers_formula_at_key_points():
+    def paper(step_number, d_model=512, warmup=4000):  # eq. 3, steps counted from 1
+        return d_model ** -0.5 * min(step_number ** -0.5, step_number * warmup ** -1.5)
+
+    for step in (0, 1, 999, 3998, 3999, 4000, 10_000, 100_000):
+        assert inverse_sqrt_warmup(step, 1.0, 512, 4000) == pytest.approx(paper(step + 1), rel=1e-15)
+    peak = inverse_sqrt_warmup(3999, 2.0, 512, 4000)  # step 3999 is the paper's step 4000
+    assert peak == pytest.approx(2.0 / math.sqrt(512 * 4000), rel=1e-15)
+    curve = lrs(inverse_sqrt_warmup, range(8000), base_lr=2.0, d_model=512, warmup_steps=4000)
+    assert curve.max() == peak and np.argmax(curve) == 3999
+    assert (np.diff(curve[:4000]) > 0).all() and (np.diff(curve[3999:]) < 0).all()
+    np.testing.assert_allclose(curve[:4000], curve[0] * np.arange(1, 4001), rtol=1e-12)  # linear warm-up
+    with pytest.raises(ValueError, match=r"inverse_sqrt_warmup: warmup_steps = 0 must be >= 1"):
+        inverse_sqrt_warmup(0, 1.0, 512, 0)
+    with pytest.raises(ValueError, match=r"inverse_sqrt_warmup: d_model = 0.5 must be an integer"):
+        inverse_sqrt_warmup(0, 1.0, 0.5, 10)

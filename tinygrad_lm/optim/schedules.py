@@ -6,8 +6,9 @@ Every schedule is a plain function ``schedule(step, base_lr, ...) -> lr`` (steps
     linear_decay(step, base_lr, total_steps, end_lr=0.0, warmup_steps=0)  BERT fine-tuning
     step_decay(step, base_lr, step_size, gamma=0.1)                       ResNet-style drops
     cyclic(step, base_lr, max_lr, period)                                 triangular cycles
+    inverse_sqrt_warmup(step, base_lr, d_model, warmup_steps)             the Transformer's ("Noam")
 
-Warm-up, where a schedule has one, is nanoGPT's: ``lr = base_lr * (step + 1) / (warmup_steps + 1)``
+Warm-up, where a schedule has one, is nanoGPT's (``inverse_sqrt_warmup`` keeps the paper's own): ``lr = base_lr * (step + 1) / (warmup_steps + 1)``
 for step < warmup_steps. It starts just above 0 (never at 0, so step 0 is not wasted) and
 reaches base_lr exactly at step == warmup_steps, where the decay begins.
 
@@ -114,6 +115,25 @@ def cyclic(step, base_lr, max_lr, period):
     period = as_int(where, "period", period, 2)
     phase = (step % period) / period
     return base_lr + (max_lr - base_lr) * (1.0 - abs(2.0 * phase - 1.0))
+
+
+def inverse_sqrt_warmup(step, base_lr, d_model, warmup_steps):
+    """The schedule of "Attention Is All You Need" (Vaswani et al. 2017, section 5.3, eq. 3).
+
+        s  = step + 1                                   the paper counts steps from 1
+        lr = base_lr * d_model^-0.5 * min(s^-0.5, s * warmup_steps^-1.5)
+
+    A straight line up for the first warmup_steps steps, then decay as 1 / sqrt(s); the two
+    meet at s = warmup_steps, the peak base_lr / sqrt(d_model * warmup_steps). base_lr is a
+    plain factor (the paper's schedule is base_lr = 1; The Annotated Transformer calls it
+    ``factor``). Needs d_model >= 1 and warmup_steps >= 1.
+    """
+    where = "inverse_sqrt_warmup"
+    step, base_lr = as_int(where, "step", step, 0), as_finite_nonnegative(where, "base_lr", base_lr)
+    d_model = as_int(where, "d_model", d_model, 1)
+    warmup_steps = as_int(where, "warmup_steps", warmup_steps, 1)
+    s = step + 1
+    return base_lr * d_model ** -0.5 * min(s ** -0.5, s * warmup_steps ** -1.5)
 
 
 class LRScheduler:
