@@ -12,11 +12,22 @@ KeyError or TypeError from deep inside a restore. The metadata of both files of 
     text           {"sha256": hex, "chars": int} of the training text
     last_eval      the latest evaluation record (as logged)
     label_names    a classifier's labels, in the order of its logits (model="classifier" only)
+    quantization   optional: {"scheme": "int8-channel" | "int8-group64" | "float16"} for weights
+                   quantized after training (``tinygrad-lm quantize``); the file then holds
+                   ``NAME.qweight`` (+ ``NAME.scale``) instead of each Linear / Embedding weight
+    structure      optional (GPT): {"n_heads": [per block], "mlp_hidden": [per block]} of a model
+                   whose heads or MLP neurons were pruned (``compress.prune``)
 
 ``checkpoint.safetensors`` (role "checkpoint") also holds "optimizer", "sampler" and
 "model_rng" (restored by the Trainer, whose errors are turned into CheckpointError there);
 ``best.safetensors`` (role "best") holds "val_loss" (for a classifier: the monitored
 1 - validation accuracy).
+
+A quantized file (written by ``compress.files.quantize_run``) has the role "best" only: it
+is for ``sample``, ``eval`` and ``classify``, and ``load_model`` rebuilds it with
+``compress.QuantizedLinear`` layers. Training cannot resume from it: a directory holding only
+a best file is refused by the trainer (no checkpoint.safetensors), and ``compress.require_float``
+refuses a quantized model wherever float32 weights are needed (prune, distill).
 
 Left out: migrating older checkpoints (their format is refused by checkpoint.py).
 """
@@ -73,6 +84,10 @@ def read_meta(path, meta):
             raise TypeError(f"'text' must be {{'sha256': str, 'chars': int}}, got {text!r:.80}")
         if not isinstance(meta["last_eval"], dict):
             raise TypeError(f"'last_eval' must be an evaluation record, got {meta['last_eval']!r:.80}")
+        quantization = meta.get("quantization")
+        if quantization is not None and not (isinstance(quantization, dict) and isinstance(quantization.get("scheme"),
+                                                                                              str)):
+            raise TypeError(f"'quantization' must be {{'scheme': str}}, got {quantization!r:.80}")
         names = meta["label_names"] if run.model == "classifier" else ["", ""]
         if not (isinstance(names, list) and len(names) >= 2 and all(isinstance(n, str) for n in names)):
             raise TypeError(f"'label_names' must be a list of two or more str, got {names!r:.80}")
@@ -99,7 +114,16 @@ def load_model(path, device="cpu"):
         model = MODELS[run.model][1](config, dtype=run.dtype)
     weights = {name[len("model."):]: a for name, a in arrays.items() if name.startswith("model.")}
     try:
-        model.load_state_dict(weights)
-    except ValueError as error:
+        if "structure" in meta:  # compress sits in this tier and imports train: imported here, when needed
+            from ..compress.prune import shrink_to
+
+            shrink_to(model, meta["structure"])
+        if "quantization" in meta:
+            from ..compress.quantize import load_quantized_state, quantize_model
+
+            load_quantized_state(quantize_model(model, meta["quantization"]["scheme"]), weights)
+        else:
+            model.load_state_dict(weights)
+    except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: weights do not fit the stored config: {error}") from None
     return model.to(device), tokenizer, meta
