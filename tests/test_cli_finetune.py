@@ -131,3 +131,67 @@ def test_minilm_fine_tunes_two_steps_on_32_sentences(tmp_path, capsys):
     assert code == 0 and "all-MiniLM-L6-v2" in stdout
     code, stdout, _ = run(capsys, ["classify", "--checkpoint", str(out), "--json", "a lovely film"])
     assert code == 0 and json.loads(stdout)[0]["label"] in ("neg", "pos")
+
+
+def encoder_without_pooler(monkeypatch):
+    """The tiny stand-in encoder built without BERT's pooler (as a sentence-transformers export may be)."""
+    from tinygrad_lm.models import BertConfig, BertModel
+    from tinygrad_lm.train import classifier_task
+
+    model, tokenizer = helpers.tiny_encoder()
+    bare = BertModel(BertConfig.from_dict({**model.config.to_dict(), "pooler": False}))
+    monkeypatch.setattr(classifier_task, "load_pretrained", lambda name: (bare, tokenizer))
+
+
+def test_cls_pooling_without_a_pooler_is_refused_before_the_run_directory(tmp_path, capsys, monkeypatch):
+    encoder_without_pooler(monkeypatch)
+    data = helpers.write_csv(tmp_path / "reviews.csv", n=60)
+    err = one_line_error(capsys, ["finetune", "--data", str(data), "--out", str(tmp_path / "r"), *SHORT, "pooling=cls"])
+    assert "pooling='cls' needs a pooler" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_texts_are_cut_to_the_encoders_positions_when_block_size_is_longer(data, tmp_path, capsys):
+    long_text = " ".join(["the film was really good ."] * 12)  # 72 tokens; the tiny encoder has 32 positions
+    data.write_text(data.read_text(encoding="utf-8") + "".join(f"{long_text},pos\n" for _ in range(4)))
+    out = tmp_path / "run"
+    assert run(capsys, ["finetune", "--data", str(data), "--out", str(out), *SHORT[:3], "max_iters=4",
+                        "block_size=40"])[0] == 0
+    code, stdout, _ = run(capsys, ["classify", "--checkpoint", str(out), long_text])
+    assert code == 0 and stdout.startswith(("neg\t", "pos\t"))
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+def test_only_cls_pooling_keeps_the_pooler_in_the_model_and_the_optimizer(data, tmp_path, pooling):
+    """Mean pooling never reads the pooler: no parameter without a gradient in the optimizer or its decay group."""
+    import dataclasses
+
+    from tinygrad_lm.train import Trainer, preset
+
+    config = dataclasses.replace(preset("finetune"), text_path=str(data), pooling=pooling, batch_size=8, max_iters=2,
+                                 lr_decay_iters=2, warmup_iters=0, eval_interval=2, eval_iters=1)
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    trainer.lock.release()
+    in_model = [name for name, _ in trainer.model.named_parameters() if name.startswith("bert.pooler.")]
+    optimized = [name for group in trainer.optimizer.param_groups for name in group["param_names"]]
+    in_optimizer = [name for name in optimized if name.startswith("bert.pooler.")]
+    expected = ["bert.pooler.bias", "bert.pooler.weight"] if pooling == "cls" else []
+    assert sorted(in_model) == sorted(in_optimizer) == expected
+
+
+def test_scoring_texts_whose_labels_the_model_never_saw_is_one_line(monkeypatch):
+    from tinygrad_lm.data import ClassificationData
+    from tinygrad_lm.models import BertForSequenceClassification
+    from tinygrad_lm.train.classifier_task import split_metrics
+
+    encoder, tokenizer = helpers.tiny_encoder()
+    model = BertForSequenceClassification(encoder.config, 2, "mean")
+    known = ("neg", "pos")
+    data = ClassificationData(["the film was really good .", "the plot was really dull ."], [1, 0], ("pos", "neg"))
+    scores = split_metrics(model, tokenizer, data, 16, "test", known)  # matched by name, not by id
+    reordered = ClassificationData(data.texts, [0, 1], known)  # the same names: "neg", "pos"
+    assert scores == split_metrics(model, tokenizer, reordered, 16, "test", known)
+    odd = ClassificationData(["a film ."] * 3, [0, 1, 2], ("meh", "neg", "pos"))
+    with pytest.raises(ValueError, match=r"label 'meh' .* not among the model's classes \('neg', 'pos'\)") as caught:
+        split_metrics(model, tokenizer, odd, 16, "test", known)
+    assert "\n" not in str(caught.value)

@@ -103,7 +103,7 @@ def run_finetune(args) -> int:
     summary = trainer.run()
     model, tokenizer, meta = load_model(out / BEST)
     test = trainer.task.splits["test"]
-    scores = split_metrics(model, tokenizer, test, config.block_size, "test")
+    scores = split_metrics(model, tokenizer, test, config.block_size, "test", meta["label_names"])
     predicted = predict_logits(model, tokenizer, test.texts, config.block_size).argmax(axis=1)
     print(classification_report(test.labels, predicted, label_names=list(test.label_names), digits=4))
     epoch_s = summary["median_step_ms"] * steps_per_epoch / 1000 if summary["median_step_ms"] else None

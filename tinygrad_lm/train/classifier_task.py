@@ -3,13 +3,14 @@
 The model is ``models.BertForSequenceClassification``: the encoder of ``config.pretrained``
 (``data.pretrained.load_pretrained``: MiniLM by default, or a local Hugging Face BERT folder)
 with its weights, then mean pooling (or the pooler's [CLS], ``config.pooling``), dropout and a
-new Linear to one logit per label. The data is ``config.dataset`` (``data.classification``:
+new Linear to one logit per label. With mean pooling the model is built without the pooler
+(nothing would read it: parameters without a gradient have no place in the optimizer). The data is ``config.dataset`` (``data.classification``:
 fixed stratified train/val/test splits) or, with ``config.text_path``, a labelled CSV/TSV/JSONL
 file split 80/10/10 by ``split_stratified`` with the run's seed.
 
 One step: ``batch_size`` training texts (epochs of a seeded permutation), encoded with the
-encoder's WordPiece tokenizer, cut to ``block_size`` tokens and padded to the longest in the
-batch; loss = CE(logits (B, C), labels (B,)).
+encoder's WordPiece tokenizer, cut to ``block_size`` tokens (or the encoder's positions, if
+fewer) and padded to the longest in the batch; loss = CE(logits (B, C), labels (B,)).
 
 What trains (``param_groups``): the embeddings and the lowest ``freeze_layers`` blocks are
 frozen (``nn.freeze``: no gradient, no optimizer state). The rest is split into AdamW groups:
@@ -22,7 +23,11 @@ scale into the schedule's lr.
 Each evaluation: train_loss (``eval_iters`` seeded training batches) and, on the whole
 validation split, val_loss, val_accuracy and the macro-averaged F1 (``metrics``). Early
 stopping and the best weights follow the validation accuracy (``monitor`` = 1 - accuracy,
-lower is better), not the loss. ``evaluate_split`` scores any split (the CLI's test numbers).
+lower is better), not the loss. ``evaluate_split`` scores any split (the CLI's test numbers);
+``split_metrics`` matches a split's labels to the model's by name and refuses a label the model
+never saw. Settings the encoder cannot take (``check_encoder_fits``: more frozen layers than it
+has, pooling="cls" without a pooler) are refused when the task is made, before the run
+directory exists.
 
 The checkpoint carries what ``classify`` needs: the encoder's config, the tokenizer (the
 whole vocabulary) and ``label_names`` (``extra_meta``); the text fingerprint covers every split.
@@ -69,6 +74,14 @@ def check_freeze_layers(k, n_layers):
     if k > n_layers:
         raise ConfigError(f"config: freeze_layers={k} but the encoder has {n_layers} layers; "
                           f"pass --freeze-layers between 0 and {n_layers}")
+
+
+def check_encoder_fits(config, encoder):
+    """Refuse what the pretrained ``encoder`` cannot do: more frozen layers than it has, pooling='cls'
+    without a pooler (ConfigError, before anything is written)."""
+    check_freeze_layers(config.freeze_layers, len(encoder.blocks))
+    if config.pooling == "cls" and not encoder.config.pooler:
+        raise ConfigError(f"config: pooling='cls' needs a pooler, which {config.pretrained} lacks; use pooling=mean")
 
 
 def freeze_lowest(model, k):
@@ -136,7 +149,9 @@ def encode(tokenizer, texts, max_length, device):
 
 
 def predict_logits(model, tokenizer, texts, max_length):
-    """Logits (N, C) on the host for ``texts``, in eval mode and without gradients."""
+    """Logits (N, C) on the host for ``texts``, in eval mode and without gradients; each text cut to
+    ``max_length`` tokens, or to the encoder's positions if it has fewer."""
+    max_length = min(max_length, model.bert.config.max_position)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: less padding
     logits = np.zeros((len(texts), model.n_classes), dtype=np.float64)  # (N, C)
     restore = _eval_mode(model)
@@ -151,15 +166,32 @@ def predict_logits(model, tokenizer, texts, max_length):
     return logits
 
 
-def split_metrics(model, tokenizer, data, max_length, prefix):
-    """{prefix_loss, prefix_accuracy, prefix_f1 (macro)} of ``model`` on a ClassificationData."""
+def label_ids_of_model(data, label_names):
+    """``data.labels`` as ids of the model's classes ``label_names``, matched by name (N,).
+
+    A label the model was never trained on is refused by name (its score would be meaningless)."""
+    names = [str(name) for name in label_names]
+    unknown = [data.label_names[k] for k in np.unique(data.labels) if data.label_names[k] not in names]
+    if unknown:
+        raise ValueError(f"classifier: the label {unknown[0]!r} (of {len(unknown)} unknown) is not among the model's "
+                         f"classes {tuple(names)}; score only texts with those labels, or fine-tune on data that has it")
+    to_model = np.array([names.index(name) if name in names else -1 for name in data.label_names], dtype=np.int64)
+    return to_model[data.labels]  # (N,)
+
+
+def split_metrics(model, tokenizer, data, max_length, prefix, label_names):
+    """{prefix_loss, prefix_accuracy, prefix_f1 (macro)} of ``model`` on a ClassificationData.
+
+    ``label_names`` are the model's classes (its checkpoint's ``label_names``): data labels are
+    matched to them by name (``label_ids_of_model``)."""
+    labels = label_ids_of_model(data, label_names)  # (N,)
     logits = predict_logits(model, tokenizer, data.texts, max_length)  # (N, C)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, C) log-softmax
     predicted = logits.argmax(axis=1)
-    _, _, f1 = precision_recall_f1(data.labels, predicted, average="macro")
-    return {f"{prefix}_loss": float(-log_probs[np.arange(len(data.labels)), data.labels].mean()),
-            f"{prefix}_accuracy": float(accuracy(data.labels, predicted)), f"{prefix}_f1": float(f1)}
+    _, _, f1 = precision_recall_f1(labels, predicted, average="macro")
+    return {f"{prefix}_loss": float(-log_probs[np.arange(len(labels)), labels].mean()),
+            f"{prefix}_accuracy": float(accuracy(labels, predicted)), f"{prefix}_f1": float(f1)}
 
 
 def data_text(splits):
@@ -181,10 +213,10 @@ class ClassifierTask:
         self.splits = load_splits(config)
         self.label_names = tuple(self.splits["train"].label_names)
         self.text = data_text(self.splits)
-        # the weights load here, not in build: the Trainer makes the run directory between the two, and a
-        # freeze_layers beyond the encoder's depth must be refused before that
+        # the weights load here, not in build: the Trainer makes the run directory between the two, and
+        # settings the encoder cannot take must be refused before that
         self.pretrained, self.tokenizer = load_pretrained(config.pretrained)
-        check_freeze_layers(config.freeze_layers, len(encoder_of(self.pretrained).blocks))
+        check_encoder_fits(config, encoder_of(self.pretrained))
         self.tokens_per_batch = config.batch_size * config.block_size
         self.extra_meta = {"label_names": list(self.label_names)}
 
@@ -194,11 +226,11 @@ class ClassifierTask:
         encoder = encoder_of(self.pretrained)
         self.pretrained = None  # its weights are copied into the new model below; free them after
         config = encoder.config.__class__.from_dict({**encoder.config.to_dict(), "dropout": c.dropout,
-                                                     "attention_dropout": c.dropout, "seed": c.seed})
-        if c.pooling == "cls" and not config.pooler:
-            raise ConfigError(f"config: pooling='cls' needs a pooler, which {c.pretrained} lacks; use pooling=mean")
+                                                     "attention_dropout": c.dropout, "seed": c.seed,
+                                                     "pooler": c.pooling == "cls"})  # mean pooling never reads it
         self.model = BertForSequenceClassification(config, len(self.label_names), c.pooling, dtype=c.dtype)
-        self.model.bert.load_state_dict(encoder.state_dict())
+        self.model.bert.load_state_dict({name: array for name, array in encoder.state_dict().items()
+                                         if config.pooler or not name.startswith("pooler.")})
         self.frozen = freeze_lowest(self.model, c.freeze_layers)
         self.model = self.model.to(device)
         self.rng = self.model.bert.rng
@@ -209,7 +241,8 @@ class ClassifierTask:
 
     def _loss(self, rows):
         train = self.splits["train"]
-        inputs = encode(self.tokenizer, [train.texts[i] for i in rows], self.config.block_size, self.model.device)
+        max_length = min(self.config.block_size, self.model.bert.config.max_position)
+        inputs = encode(self.tokenizer, [train.texts[i] for i in rows], max_length, self.model.device)
         labels = tensor(train.labels[rows], device=self.model.device)  # (B,)
         return F.cross_entropy(self.model(*inputs)[0], labels)
 
@@ -231,7 +264,8 @@ class ClassifierTask:
         return {"train_loss": float(np.mean(train)), **val, "monitor": 1.0 - val["val_accuracy"]}
 
     def evaluate_split(self, split):
-        return split_metrics(self.model, self.tokenizer, self.splits[split], self.config.block_size, split)
+        return split_metrics(self.model, self.tokenizer, self.splits[split], self.config.block_size, split,
+                             self.label_names)
 
     @staticmethod
     def describe(record):
