@@ -102,7 +102,7 @@ chrf_options = st.fixed_dictionaries({"word_order": st.sampled_from([0, 2]), "be
 
 
 @needs_sacrebleu
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(corpora(), bleu_options, st.booleans())
 def test_corpus_bleu_matches_sacrebleu(corpus, options, effective_order):
     options = {**options, "use_effective_order": effective_order}
@@ -110,21 +110,21 @@ def test_corpus_bleu_matches_sacrebleu(corpus, options, effective_order):
 
 
 @needs_sacrebleu
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(corpora(), bleu_options)
 def test_sentence_bleu_matches_sacrebleu(corpus, options):
     check_case("sentence_bleu", *corpus, options, sacrebleu_answer("sentence_bleu", *corpus, options))
 
 
 @needs_sacrebleu
-@settings(max_examples=200)
+@settings(max_examples=150)
 @given(corpora(), chrf_options)
 def test_chrf_matches_sacrebleu(corpus, options):
     check_case("corpus_chrf", *corpus, options, sacrebleu_answer("corpus_chrf", *corpus, options))
 
 
 @needs_sacrebleu
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.text(st.characters(exclude_categories=["Cn", "Cs"]), max_size=40) | sentences)
 def test_tokenizers_match_sacrebleu_on_any_text(line):
     from sacrebleu.metrics.bleu import _get_tokenizer

@@ -52,7 +52,7 @@ _ZERO = RougeScore(0.0, 0.0, 0.0)
 
 
 def rouge_tokenize(text: str, use_stemmer: bool = False) -> list:
-    """rouge-score's tokens: "The cats' toys, 2x!" -> ["the", "cats", "toys", "2x"] (stemmed: "cat", "toi")."""
+    """rouge-score's tokens: "The cats' toys, 2x!" -> ["the", "cats", "toys", "2x"] (stemmed: "cat", "toy")."""
     tokens = _NON_ALPHANUMERIC.sub(" ", text.lower()).split()
     return [stem(token) if use_stemmer and len(token) > 3 else token for token in tokens]
 
