@@ -59,6 +59,7 @@ from tinygrad_lm.backends import kernel_backends
 from tinygrad_lm.cli_compress import COMPRESS_SUBCOMMANDS, COMPRESS_USER_ERRORS
 from tinygrad_lm.cli_finetune import FINETUNE_SUBCOMMANDS, FINETUNE_USER_ERRORS
 from tinygrad_lm.cli_porting import PORTING_SUBCOMMANDS, PORTING_USER_ERRORS
+from tinygrad_lm.cli_seq2seq import SEQ2SEQ_SUBCOMMANDS, SEQ2SEQ_USER_ERRORS
 from tinygrad_lm.cli_text import TEXT_SUBCOMMANDS, TEXT_USER_ERRORS
 from tinygrad_lm.cli_vectors import VECTORS_SUBCOMMANDS, VECTORS_USER_ERRORS
 from tinygrad_lm.data import CorpusError, TokenizerError, load_corpus, train_val_split
@@ -342,11 +343,13 @@ def _eval_bert(path, model, tokenizer, meta, args):
 SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_parser, *TEXT_SUBCOMMANDS,
                *VECTORS_SUBCOMMANDS,
                *PORTING_SUBCOMMANDS, *FINETUNE_SUBCOMMANDS,
-               *COMPRESS_SUBCOMMANDS)
+               *COMPRESS_SUBCOMMANDS,
+               *SEQ2SEQ_SUBCOMMANDS)
 USER_ERRORS = (UsageError, ConfigError, CorpusError, CheckpointError, TokenizerError, RunDirError,
                *VECTORS_USER_ERRORS,
                NonFiniteLossError, *TEXT_USER_ERRORS, *PORTING_USER_ERRORS, *FINETUNE_USER_ERRORS,
-               *COMPRESS_USER_ERRORS)
+               *COMPRESS_USER_ERRORS,
+               *SEQ2SEQ_USER_ERRORS)
 
 
 def build_parser() -> argparse.ArgumentParser:

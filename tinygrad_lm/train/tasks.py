@@ -16,9 +16,10 @@ resume), ``task.sampler`` (``state_dict``/``load_state_dict``), ``task.tokens_pe
 
 ``GPTTask`` is the language model of ``models.gpt`` on one character or byte stream (the last
 tenth validates); ``bert_task.BertTask`` pre-trains a BERT on sentence pairs;
-``classifier_task.ClassifierTask`` fine-tunes a pretrained encoder to classify texts.
+``classifier_task.ClassifierTask`` fine-tunes a pretrained encoder to classify texts;
+``seq2seq_task.Seq2SeqTask`` trains an encoder-decoder to translate sentence pairs.
 
-Left out: kinds beyond these three, and tasks chosen by anything but ``config.model``.
+Left out: kinds beyond these four, and tasks chosen by anything but ``config.model``.
 """
 
 from ..data import (
@@ -91,4 +92,8 @@ def make_task(config):
         from .classifier_task import ClassifierTask
 
         return ClassifierTask(config)
+    if config.model == "seq2seq":
+        from .seq2seq_task import Seq2SeqTask
+
+        return Seq2SeqTask(config)
     return GPTTask(config)
