@@ -58,6 +58,7 @@ from tinygrad_lm import active_backend, tensor, testing, use_kernels
 from tinygrad_lm.backends import kernel_backends
 from tinygrad_lm.cli_compress import COMPRESS_SUBCOMMANDS, COMPRESS_USER_ERRORS
 from tinygrad_lm.cli_finetune import FINETUNE_SUBCOMMANDS, FINETUNE_USER_ERRORS
+from tinygrad_lm.cli_metrics import METRICS_SUBCOMMANDS, METRICS_USER_ERRORS
 from tinygrad_lm.cli_porting import PORTING_SUBCOMMANDS, PORTING_USER_ERRORS
 from tinygrad_lm.cli_seq2seq import SEQ2SEQ_SUBCOMMANDS, SEQ2SEQ_USER_ERRORS
 from tinygrad_lm.cli_text import TEXT_SUBCOMMANDS, TEXT_USER_ERRORS
@@ -344,12 +345,14 @@ SUBCOMMANDS = (add_train_parser, add_sample_parser, add_eval_parser, add_demo_pa
                *VECTORS_SUBCOMMANDS,
                *PORTING_SUBCOMMANDS, *FINETUNE_SUBCOMMANDS,
                *COMPRESS_SUBCOMMANDS,
-               *SEQ2SEQ_SUBCOMMANDS)
+               *SEQ2SEQ_SUBCOMMANDS,
+               *METRICS_SUBCOMMANDS)
 USER_ERRORS = (UsageError, ConfigError, CorpusError, CheckpointError, TokenizerError, RunDirError,
                *VECTORS_USER_ERRORS,
                NonFiniteLossError, *TEXT_USER_ERRORS, *PORTING_USER_ERRORS, *FINETUNE_USER_ERRORS,
                *COMPRESS_USER_ERRORS,
-               *SEQ2SEQ_USER_ERRORS)
+               *SEQ2SEQ_USER_ERRORS,
+               *METRICS_USER_ERRORS)
 
 
 def build_parser() -> argparse.ArgumentParser:
