@@ -16,6 +16,7 @@ from .bert_golden import BERT_CONFIGS, make_bert_bundle
 from .bundle import PortingError
 from .gpt_golden import BATCHES, make_gpt_bundle
 from .ops_golden import OPS_CONFIGS, make_ops_bundle
+from .seq2seq_golden import SEQ2SEQ_CONFIGS, make_seq2seq_bundle
 from .small_golden import (
     OPTIM_CONFIGS,
     TOKENIZER_CONFIGS,
@@ -29,6 +30,7 @@ GENERATORS = {
     "ops": (make_ops_bundle, OPS_CONFIGS),
     "tokenizers": (make_tokenizers_bundle, TOKENIZER_CONFIGS),
     "optim": (make_optim_bundle, OPTIM_CONFIGS),
+    "seq2seq": (make_seq2seq_bundle, SEQ2SEQ_CONFIGS),
 }
 
 
