@@ -77,10 +77,25 @@ class Unavailable(Exception):
 
 
 class Contender(Worker):
-    """A worker that answers "train", "eval", "test" and "stop" (see ``worker``)."""
+    """A worker that answers "train", "eval", "test" and "stop" (see ``worker``); ``send`` then
+    ``receive`` lets several workers run one command at the same time."""
 
-    def ask(self, command):
-        return self._ask(command)
+    def send(self, command):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def receive(self):
+        return self._answer()
+
+
+def ask_all(workers, names, command, together):
+    """{name: answer} of ``command`` to each worker in ``names``: all at once (``together``) or in turn."""
+    answers = {}
+    for name in names:
+        workers[name].send(command)
+        if not together:
+            answers[name] = workers[name].receive()
+    return answers if not together else {name: workers[name].receive() for name in names}
 
 
 # --- the worker side ------------------------------------------------------------------------------
@@ -254,8 +269,8 @@ def worker(name, config_dict, threads):
             answer = {"seconds": time.perf_counter() - start, "loss": loss}
         elif command == "eval":
             answer = run.split_metrics("val")
-            answer["improved"] = answer["val_accuracy"] > best_accuracy
-            if answer["improved"]:
+            answer["improved"] = answer["val_accuracy"] > best_accuracy  # what early stopping counts
+            if answer["val_accuracy"] >= best_accuracy:  # a tie takes the later weights, as best.safetensors does
                 best_accuracy, best = answer["val_accuracy"], run.snapshot()
         else:  # "test"
             run.restore(best)
@@ -289,8 +304,12 @@ def quick_data(folder):
     return str(path)
 
 
-def one_comparison(config, threads):
-    """Both contenders trained side by side with ``config``; {name: result dict}."""
+def one_comparison(config, threads, together, progress):
+    """Both contenders trained side by side with ``config``; {name: result dict}.
+
+    ``together``: each command goes to both workers at once (each still times its own step);
+    otherwise they take turns, the first alternating every step. ``progress(results)`` is
+    called after every evaluation (to save what is known so far)."""
     results, workers = {}, {}
     for name in CONTENDERS:
         code = f"import finetune\nfinetune.worker({name!r}, {config.to_dict()!r}, {threads})\n"
@@ -302,23 +321,23 @@ def one_comparison(config, threads):
     active, best, stale = list(workers), dict.fromkeys(workers, -1.0), dict.fromkeys(workers, 0)
 
     def evaluate(step):
-        for name in list(active):
-            metrics = {"step": step, **workers[name].ask("eval")}
+        for name, answer in ask_all(workers, list(active), "eval", together).items():
+            metrics = {"step": step, **answer}
             results[name]["evals"].append(metrics)
             stale[name] = 0 if metrics.pop("improved") else stale[name] + 1
-            if metrics["val_accuracy"] > best[name]:
+            if metrics["val_accuracy"] >= best[name]:
                 best[name], results[name]["best_step"] = metrics["val_accuracy"], step
             if config.early_stopping_patience and stale[name] >= config.early_stopping_patience:
                 active.remove(name)
                 results[name]["stopped_at"] = step
                 print(f"{name}: early stopping at step {step}", file=sys.stderr)
+        progress(results)
 
     for step in range(config.max_iters):
         if step % config.eval_interval == 0:
             evaluate(step)
         turn = active if step % 2 == 0 else active[::-1]  # alternate who goes first
-        for name in turn:
-            answer = workers[name].ask("train")
+        for name, answer in ask_all(workers, turn, "train", together).items():
             results[name]["step_s"].append(answer["seconds"])
             results[name]["losses"].append(answer["loss"])
         if not active:
@@ -328,9 +347,9 @@ def one_comparison(config, threads):
                                                    for n in workers), file=sys.stderr)
     if active:
         evaluate(config.max_iters)
-    for name, process in workers.items():
-        results[name].update(process.ask("test"))
-        process.close()
+    for name, answer in ask_all(workers, list(workers), "test", together).items():
+        results[name].update(answer)
+        workers[name].close()
     if len(workers) == 2:
         first = {name: np.asarray(results[name].pop("initial_logits")) for name in workers}
         results["max_abs_diff_initial_logits"] = float(np.abs(first["tinygrad_lm"] - first["pytorch"]).max())
@@ -375,29 +394,42 @@ def main():
     add_common_args(parser, repeats=1, quick_repeats=1)
     parser.add_argument("--set", nargs="*", default=[], metavar="key=value",
                         help="RunConfig changes for both contenders (e.g. max_iters=50 for a timing-only run)")
+    parser.add_argument("--together", action="store_true",
+                        help="step both workers at the same time instead of in turn: twice the throughput on a "
+                             "machine whose load is far above its cores (both still see the same load)")
     args = finish_args(parser, parser.parse_args(), repeats=1, quick_repeats=1)
+    from tinygrad_lm.train import preset
+
     load = {"before": list(os.getloadavg())}
+    stem = "finetune_quick" if args.quick else "finetune"
+    seeds = [preset("finetune").seed + r for r in range(args.repeats)]
+    settings = {"model": MODEL, "dataset": "pang-lee" if not args.quick else f"first {QUICK_TEXTS} pang-lee train "
+                "sentences, split 80/10/10", "seeds": seeds, "threads": args.threads, "quick": args.quick,
+                "loadavg_1_5_15": load, "turns": "together" if args.together else "alternating",
+                "timing": "one worker process per contender, stepped " + ("at the same time" if args.together else
+                          "in turn (alternating order)") + "; each worker times its own training step with "
+                          "time.perf_counter; evaluation not timed"}
+    rounds = []
+
+    def save(partial=None):
+        """The JSON so far (``partial``: the round in progress, raw), so a long run killed early still says something."""
+        write_json(args.out / f"{stem}.json", {"benchmark": "finetune", "command": command_line(), "complete": False,
+                                               "settings": settings, "rounds": rounds, "round_in_progress": partial})
+
     with tempfile.TemporaryDirectory() as scratch:
         data_path = quick_data(scratch) if args.quick else None
-        from tinygrad_lm.train import preset
-
-        seeds = [preset("finetune").seed + r for r in range(args.repeats)]
-        rounds = []
         for seed in seeds:
             config, steps_per_epoch = run_config(args, seed, data_path)
+            settings.update(config=config.to_dict(), steps_per_epoch=steps_per_epoch)
             print(f"seed {seed}: {config.max_iters} steps, {steps_per_epoch} per epoch", file=sys.stderr)
-            rounds.append(summarize_round(one_comparison(config, args.threads), steps_per_epoch))
+            results = one_comparison(config, args.threads, args.together, save)
+            rounds.append(summarize_round(results, steps_per_epoch))
     load["after"] = list(os.getloadavg())
     machine = machine_info()
     table = report(rounds, seeds, steps_per_epoch)
-    stem = "finetune_quick" if args.quick else "finetune"
-    settings = {"model": MODEL, "dataset": "pang-lee" if not args.quick else f"first {QUICK_TEXTS} pang-lee train "
-                "sentences, split 80/10/10", "config": config.to_dict(), "steps_per_epoch": steps_per_epoch,
-                "seeds": seeds, "threads": args.threads, "quick": args.quick, "loadavg_1_5_15": load,
-                "timing": "one worker process per contender, stepped in turn (alternating order); each worker "
-                          "times its own training step with time.perf_counter; evaluation not timed"}
-    write_json(args.out / f"{stem}.json", {"benchmark": "finetune", "command": command_line(), "machine": machine,
-                                           "settings": settings, "rounds": rounds, "table_markdown": table})
+    write_json(args.out / f"{stem}.json", {"benchmark": "finetune", "command": command_line(), "complete": True,
+                                           "machine": machine, "settings": settings, "rounds": rounds,
+                                           "table_markdown": table})
     ran = [(seed, name) for seed, results in zip(seeds, rounds) for name in CONTENDERS
            if results[name]["status"] == "ok"]
     by = {(seed, name): results[name] for seed, results in zip(seeds, rounds) for name in CONTENDERS}
