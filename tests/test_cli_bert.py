@@ -145,3 +145,67 @@ def test_a_local_folder_wins_over_a_registered_name_as_for_models(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, ["tokenize", "--tokenizer", "byte", "--json", "to bes"])
     assert code == 0 and json.loads(out) == [[2, 5, 6, 7, 3]]
+
+
+# --- byte-level BPE: tokenize --tokenizer gpt2 / DIR, train-tokenizer ---------------------------
+def _gpt2_or_skip():
+    from tinygrad_lm.data.bpe_files import fetch_gpt2_files
+
+    try:
+        fetch_gpt2_files()
+    except pretrained_files.PretrainedUnavailableError as error:
+        pytest.skip(f"GPT-2's vocabulary cannot be downloaded here: {error}")
+
+
+def test_tokenize_gpt2_json_is_one_array_of_id_lists(capsys):
+    _gpt2_or_skip()
+    texts = ["Hello world", "The quick brown fox jumps over the lazy dog.", "", "a<|endoftext|>b"]
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", "gpt2", "--json", *texts])
+    assert code == 0 and out.count("\n") == 1
+    assert json.loads(out) == [[15496, 995], [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13], [],
+                               [64, 27, 91, 437, 1659, 5239, 91, 29, 65]]  # <|endoftext|> is text by default
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", "gpt2", "--allow-special", "--json", texts[-1]])
+    assert code == 0 and json.loads(out) == [[64, 50256, 65]]
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", "gpt2", "Hello world"])
+    assert code == 0 and "tokens: Hello Ġworld" in out and "ids:    15496 995" in out
+
+
+def test_train_tokenizer_writes_gpt2_files_that_tokenize_reads(tmp_path, capsys):
+    text = tmp_path / "corpus.txt"
+    text.write_text("the cat sat on the mat; the cat ate the rat.\n" * 50, encoding="utf-8")
+    out_dir = tmp_path / "bpe"
+    code, out, err = run(capsys, ["train-tokenizer", "--text", str(text), "--vocab-size", "270", "--out", str(out_dir)])
+    assert code == 0 and err == "" and out.count("\n") == 1
+    assert "270 tokens (256 bytes, 13 merges, 1 special)" in out and str(out_dir / "vocab.bpe") in out
+    from tinygrad_lm.data.bpe import BPETokenizer
+
+    trained = BPETokenizer.from_files(out_dir / "encoder.json", out_dir / "vocab.bpe")
+    assert trained.vocab_size == 270 and trained.eot_id == 269
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", str(out_dir), "--json", "the cat", "<|endoftext|>"])
+    assert code == 0 and json.loads(out) == [trained.encode("the cat").tolist(), trained.encode("<|endoftext|>").tolist()]
+    code, out, _ = run(capsys, ["tokenize", "--tokenizer", str(out_dir), "--allow-special", "--json", "<|endoftext|>"])
+    assert json.loads(out) == [[269]]
+
+
+def test_train_tokenizer_bad_input_is_one_line(tmp_path, capsys):
+    good = tmp_path / "good.txt"
+    good.write_text("some text to learn from\n", encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
+    (tmp_path / "a-file").write_text("x")
+    cases = [
+        (["--text", str(tmp_path / "empty.txt"), "--vocab-size", "300"], "is empty"),
+        (["--text", str(tmp_path / "latin1.txt"), "--vocab-size", "300"], "not valid UTF-8"),
+        (["--text", str(tmp_path / "missing.txt"), "--vocab-size", "300"], "does not exist"),
+        (["--text", str(good), "--vocab-size", "256"], "the 256 bytes and 1 special token(s) alone need 257"),
+        (["--text", str(good), "--vocab-size", "257", "--special", "<s>", "--special", "</s>"], "alone need 258"),
+    ]
+    for argv, message in cases:
+        assert message in one_line_error(capsys, ["train-tokenizer", *argv, "--out", str(tmp_path / "out")])
+    assert "is a file" in one_line_error(capsys, ["train-tokenizer", "--text", str(good), "--vocab-size", "300",
+                                                  "--out", str(tmp_path / "a-file")])
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "encoder.json").write_text('{"a": 0}')
+    (tmp_path / "broken" / "vocab.bpe").write_text("#version: 0.2\n")
+    assert "lacks 255 of the 256 byte tokens" in one_line_error(
+        capsys, ["tokenize", "--tokenizer", str(tmp_path / "broken"), "x"])

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 
 from tinygrad_lm.data.bpe import ENDOFTEXT, BPETokenizer
 from tinygrad_lm.data.bpe_pretokenize import BYTE_TO_CHAR, gpt2_pattern
+from tinygrad_lm.data.tokenizers import TokenizerError
 
 Pair = tuple[int, int]
 HEAP_SLACK = 50_000  # the heap is rebuilt when it holds more than 2 * pairs + HEAP_SLACK entries
@@ -99,7 +100,7 @@ class _PairCounts:
             try:
                 data = word.encode("utf-8")
             except UnicodeEncodeError:
-                raise ValueError(f"train_bpe: the word {word!r} holds a lone surrogate, which has no UTF-8 "
+                raise TokenizerError(f"train_bpe: the word {word!r} holds a lone surrogate, which has no UTF-8 "
                                  "bytes; was the text decoded with errors='surrogateescape'?") from None
             self.words.append([byte_ids[b] for b in data])
             self.counts.append(count)
@@ -140,20 +141,21 @@ def train_bpe(texts: Iterable[str], vocab_size: int, special_tokens: Sequence[st
 
     The vocabulary holds the 256 bytes, the merged tokens in the order they were made, then
     `special_tokens`: `vocab_size` tokens in all, unless the corpus runs out of pairs seen
-    `min_frequency` times first. See the module docstring for the rules.
+    `min_frequency` times first. See the module docstring for the rules. Bad arguments or
+    texts raise `TokenizerError` (a ValueError), one line naming the problem.
     """
     special_tokens = tuple(special_tokens)
     if len(set(special_tokens)) != len(special_tokens) or not all(isinstance(s, str) and s for s in special_tokens):
-        raise ValueError(f"train_bpe: special_tokens must be distinct non-empty strings, got {special_tokens!r}")
+        raise TokenizerError(f"train_bpe: special_tokens must be distinct non-empty strings, got {special_tokens!r}")
     smallest = 256 + len(special_tokens)
     if not isinstance(vocab_size, int) or vocab_size < smallest:
-        raise ValueError(f"train_bpe: vocab_size must be an int >= {smallest} (256 bytes + "
+        raise TokenizerError(f"train_bpe: vocab_size must be an int >= {smallest} (256 bytes + "
                          f"{len(special_tokens)} special tokens), got {vocab_size!r}")
     if not isinstance(min_frequency, int) or min_frequency < 1:
-        raise ValueError(f"train_bpe: min_frequency must be an int >= 1, got {min_frequency!r}")
+        raise TokenizerError(f"train_bpe: min_frequency must be an int >= 1, got {min_frequency!r}")
     word_counts = count_words(texts, special_tokens)
     if not word_counts:
-        raise ValueError("train_bpe: the texts are empty (or hold only special tokens); there is nothing to learn")
+        raise TokenizerError("train_bpe: the texts are empty (or hold only special tokens); there is nothing to learn")
     vocabulary = sorted(BYTE_TO_CHAR.values())  # 256 byte-characters, GPT-2's order
     ids = {token: index for index, token in enumerate(vocabulary)}
     byte_ids = {byte: ids[char] for byte, char in BYTE_TO_CHAR.items()}
@@ -175,6 +177,6 @@ def train_bpe(texts: Iterable[str], vocab_size: int, special_tokens: Sequence[st
             heap = state.heap(min_frequency)
     clash = [s for s in special_tokens if s in ids]
     if clash:
-        raise ValueError(f"train_bpe: special token {clash[0]!r} is also a learned token (the text spells it); "
+        raise TokenizerError(f"train_bpe: special token {clash[0]!r} is also a learned token (the text spells it); "
                          "pick a special token such as <|pad|> that one GPT-2 word cannot spell")
     return BPETokenizer([*vocabulary, *special_tokens], merges, special_tokens, source="trained BPE vocabulary")
