@@ -106,11 +106,17 @@ def test_an_unknown_dataset_is_one_line(tmp_path, capsys, monkeypatch):
     assert "'imdb'" in err and "pang-lee" in err
 
 
-def test_a_data_file_without_a_label_column_is_one_line(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize(("body", "words"), [
+    ("text,stars\na fine film,5\n", "no 'label'"),
+    ("text,label\na fine film,pos\n  ,neg\n", "line 3: the text is empty"),
+    ("text,label\na fine film,pos\na good film,pos\n", "only the label 'pos'"),
+])
+def test_a_bad_data_file_is_one_line_and_leaves_no_run_directory(tmp_path, capsys, monkeypatch, body, words):
     helpers.use_tiny_encoder(monkeypatch)
     bad = tmp_path / "bad.csv"
-    bad.write_text("text,stars\na fine film,5\n", encoding="utf-8")
-    assert "label" in one_line_error(capsys, ["finetune", "--data", str(bad), "--out", str(tmp_path / "r")])
+    bad.write_text(body, encoding="utf-8")
+    assert words in one_line_error(capsys, ["finetune", "--data", str(bad), "--out", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()
 
 
 def test_classify_without_a_run_is_one_line(tmp_path, capsys):
