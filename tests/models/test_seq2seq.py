@@ -236,3 +236,24 @@ def test_a_tiny_model_learns_the_copy_task_to_full_greedy_accuracy():
     assert losses[0] > 1.5 and max(losses[-10:]) < 0.2
     src = copy_batch(np.random.default_rng(99), 100, 6, 10)[0]  # unseen sequences
     assert greedy_decode(model, src, max_len=7) == src.tolist()
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_cross_attention_weights_are_the_ones_the_model_uses(norm_first):
+    model = tiny(norm_first=norm_first)
+    src = np.array([[3, 4, 5, 6], [7, 8, PAD, PAD]])
+    tgt = np.concatenate([np.full((2, 1), BOS), ids(2, 3, seed=4)], axis=1)  # (2, 4)
+    weights = model.cross_attention_weights(src, tgt)
+    assert len(weights) == 2 and weights[0].shape == (2, 2, 4, 4)
+    for probs in weights:
+        check_close(probs.sum(axis=-1), np.ones((2, 2, 4)), rtol=1e-12, atol=1e-12)
+        assert np.all(probs[1, :, :, 2:] == 0)  # pad keys get nothing
+    # the first layer's table times its values, merged and projected, is its cross-attention output
+    block, memory = model.decoder[0], model.encode(src)
+    y = tg.tensor(model.embed.weight.data[tgt] * np.sqrt(8) + sinusoidal_positions(10, 8, dtype="float64")[:4])
+    queries = (block.ln_cross(y + block.attn(block.ln1(y), causal=True)) if norm_first
+               else block.ln1(y + block.attn(y, causal=True)))
+    v = block.cross_attn.kv(memory).data[..., 8:].reshape(2, 4, 2, 4).transpose(0, 2, 1, 3)  # (B, H, S, D)
+    merged = (weights[0] @ v).transpose(0, 2, 1, 3).reshape(2, 4, 8)  # (B, H, T, D) -> (B, T, C)
+    expected = block.cross_attn(queries, context=memory, mask=(src != PAD)[:, None, None, :])
+    check_close(block.cross_attn.proj(tg.tensor(merged)), expected.data, rtol=1e-12, atol=1e-12)

@@ -28,6 +28,9 @@ pre-LN (``norm_first=True``, which trains without careful warm-up; Xiong et al. 
 uses ReLU (the paper's) unless ``activation`` says otherwise. Other Linear weights keep their
 PyTorch-default initialisation; everything random comes from ``model.rng`` (``config.seed``).
 
+``cross_attention_weights(src, tgt_in)`` recomputes each decoder layer's cross-attention
+probabilities (which source tokens each target position reads) for plots.
+
 Incremental decoding: ``new_cache()`` gives a ``Seq2SeqCache``: one self-attention
 ``LayerCache`` per decoder block, appended to at each step, and one cross-attention
 ``LayerCache`` per block, filled with the memory's keys and values at the first step and
@@ -44,7 +47,7 @@ import numbers
 import numpy as np
 
 from .. import functional as F
-from ..engine import Tensor, array_module, on_device
+from ..engine import Tensor, array_module, no_grad, on_device
 from ..engine.errors import DTypeError, ShapeError
 from ..nn import (
     Dropout,
@@ -255,6 +258,34 @@ class Seq2Seq(Module):
                              f"{inputs.shape}")
         logits = self(src, tgt_in)  # (B, T, V)
         return F.cross_entropy(logits, targets, ignore_index=self.config.pad_id, label_smoothing=label_smoothing)
+
+    def cross_attention_weights(self, src, tgt_in):
+        """Every decoder layer's cross-attention probabilities, for plots: a list of
+        ``n_decoder_layers`` NumPy arrays (B, n_head, T, S), row = target position, column =
+        source position, each row softmax(q k^T / sqrt(D)) over the real source tokens (0 on pad).
+
+        Recomputed with the identity matrix as the values, so attention's output is its weight
+        table (the trick of chapter 4). Runs under ``no_grad``; call ``eval()`` first.
+        """
+        ids, mask = self.check_ids(tgt_in, "tgt_in"), self.source_mask(src)
+        (B, T), (S, H) = ids.shape, (mask.shape[1], self.config.n_head)
+        key_mask = mask[:, None, None, :]  # (B, S) -> (B, 1, 1, S)
+        weights = []
+        with no_grad():
+            memory = self.encode(src)  # (B, S, C)
+            identity = Tensor(array_module(mask).eye(S, dtype=memory.dtype))  # (S, S): the values
+            y = self._embed(self.embed if self.config.tie_embeddings else self.tgt_embed, ids)  # (B, T, C)
+            for block in self.decoder:
+                if self.config.norm_first:
+                    queries = block.ln_cross(y + block.attn(block.ln1(y), causal=True))
+                else:
+                    queries = block.ln1(y + block.attn(y, causal=True))  # the cross-attention's input (B, T, C)
+                q = block.cross_attn.q(queries).reshape(B, T, H, -1).permute(0, 2, 1, 3)  # (B, T, C) -> (B, H, T, D)
+                k = block.cross_attn.kv(memory).split(2, axis=-1)[0]  # (B, S, 2C) -> (B, S, C)
+                k = k.reshape(B, S, H, -1).permute(0, 2, 1, 3)  # (B, S, C) -> (B, H, S, D)
+                weights.append(F.scaled_dot_product_attention(q, k, identity, mask=key_mask).numpy())  # (B, H, T, S)
+                y = block(y, context=memory, causal=True, context_mask=key_mask)
+        return weights
 
     def new_cache(self):
         """An empty ``Seq2SeqCache`` for ``decode(..., cache=...)``."""
