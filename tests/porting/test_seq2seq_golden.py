@@ -13,13 +13,9 @@ import pytest
 from tinygrad_lm.models import Seq2Seq, Seq2SeqConfig
 from tinygrad_lm.optim import AdamW
 from tinygrad_lm.porting import read_bundle, seq2seq_golden
-from tinygrad_lm.porting.bundle import WHATS
 from tinygrad_lm.porting.check import compare
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "seq2seq-tiny"
-NEEDS_WHAT = pytest.mark.xfail(
-    "seq2seq" not in WHATS, strict=True,
-    reason="porting/bundle.py WHATS lacks 'seq2seq' (one word, the lead's file); remove this marker with it")
 STORED_PARTS = ("input/", "param/")
 
 
@@ -59,7 +55,6 @@ def test_library_float32_run_passes_the_whole_seq2seq_bundle():
         assert row["status"] == "pass", (row["max_abs_error"], row)
 
 
-@NEEDS_WHAT
 def test_committed_seq2seq_bundle_is_what_the_generator_makes(tmp_path):
     old_manifest, old = read_bundle(GOLDEN)
     seq2seq_golden.make_seq2seq_bundle("tiny").write(tmp_path)
@@ -75,7 +70,6 @@ def test_committed_seq2seq_bundle_is_what_the_generator_makes(tmp_path):
             assert np.all(np.abs(a.astype(np.float64) - b) <= 2 * np.spacing(np.abs(b)) + 1e-30), entry["name"]
 
 
-@NEEDS_WHAT
 def test_seq2seq_generator_refuses_activations_that_disagree_with_the_model(monkeypatch):
     real = seq2seq_golden.activations
 

@@ -37,7 +37,7 @@ from .. import __version__
 FORMAT = "tinygrad_lm.golden/1"
 MANIFEST = "manifest.json"
 TENSOR_FILE = "tensors.safetensors"
-WHATS = ("gpt", "bert", "ops", "tokenizers", "optim")
+WHATS = ("gpt", "bert", "ops", "tokenizers", "optim", "seq2seq")
 STORED_DTYPES = ("float64", "float32", "int64")
 MANIFEST_KEYS = ("format", "library_version", "what", "config_name", "config", "seed", "dtype", "tensors")
 ENTRY_KEYS = ("name", "file", "shape", "dtype", "description", "atol", "rtol")
