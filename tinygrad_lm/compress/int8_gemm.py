@@ -12,13 +12,17 @@ bit for bit (``matmul_reference``).
       q_x = round(x / s_x)               int8 (M, K)
       y = C(q_x, q_w) * s_x[:, None] * s_w[None, :] + b     (M, N) float32
 
-How fast it is: the loop is an int8 dot product per output (K contiguous in both operands),
-which LLVM vectorises with widening multiply-adds; float32 matmul goes to an optimised BLAS
-(OpenBLAS or MKL: cache blocking, packed panels, hand-written AVX2/AVX-512 micro-kernels).
-This plain loop has no blocking, so for the sizes of our models it is slower than the float32
-BLAS path on a CPU without VNNI; benchmarks/results/compression_*.json has the measured ratio.
-The int8 path's gain is memory (4x smaller weights), not speed, unless the CPU has int8 dot
-product instructions and the kernel is blocked for them.
+How fast it is, and why it loses to float32 BLAS: LLVM vectorises the inner loop with AVX2
+(``vpmovsxbw`` widens 16 int8 to int16, ``vpmaddwd`` multiplies pairs and adds them into int32
+lanes; the assembly has no ``vpdpbusd``: Numba's LLVM does not pick the VNNI instruction even
+on a CPU that has it). Each output is one dot product of K = 128 (our model's width): 8 vector
+iterations and then a horizontal reduction of the accumulator, the reduction and loop overhead
+as large as the arithmetic, and the activation row is re-read for every output. OpenBLAS's
+float32 GEMM packs panels and keeps a block of outputs in registers (AVX-512 FMA, no
+reductions), so at prefill sizes (768 x 128 x 512) this loop is tens of times slower and at
+decoding size (1 row) a few times slower, plus the activation quantization
+(``benchmarks/results/generation_speed.json`` has the measured ratios). The gain of int8 here
+is memory (weights 4x smaller), not speed; speed needs a blocked kernel with VNNI intrinsics.
 
 Left out: cache blocking and packing, VNNI intrinsics, int8 on the GPU, gradients.
 """
