@@ -84,8 +84,10 @@ def test_bleu_equals_sacrebleus_own_command_on_the_same_files(files, capsys):
 
 
 def test_an_empty_line_is_an_empty_segment(tmp_path, capsys):
-    hyp, ref = write(tmp_path / "h.txt", ["a b c d", ""]), write(tmp_path / "r.txt", ["a b c d", "x y"])
-    code, out, _ = run(capsys, ["bleu", "--hyp", hyp, "--ref", ref, "--json"])
+    hyp = write(tmp_path / "h.txt", ["a b c d", ""])
+    ref = tmp_path / "r.txt"
+    ref.write_bytes(b"a b c d\nx y")  # no final newline: still two lines
+    code, out, _ = run(capsys, ["bleu", "--hyp", hyp, "--ref", str(ref), "--json"])
     report = json.loads(out)
     assert code == 0 and report["segments"] == 2 and report["sys_len"] == 4 and report["ref_len"] == 6
 
