@@ -32,13 +32,14 @@ Presets:
   evaluations per epoch).
 - ``translate-en-es``: an encoder-decoder Transformer (``model="seq2seq"``,
   ``seq2seq_task.py``) translating KJV English verses into Reina-Valera 1909 Spanish, split by
-  book: 3 post-LN encoder and 3 decoder layers, width 256, 4 heads, MLP 1024, one shared
-  8,000-token byte-level BPE vocabulary (``tokenizer="bpe"``) with tied embeddings, up to 128
-  tokens a side, dropout 0.1, label smoothing 0.1, batches of 32 pairs of similar length,
-  AdamW lr 1e-3 (betas 0.9, 0.98, no weight decay) with 300 warm-up steps and cosine decay to
-  1e-4 over 3,000 steps, clipping at 1.0, evaluated every 500 steps (validation loss and greedy
-  BLEU on 100 validation verses; the best weights follow BLEU). Sized to train in 30 minutes on
-  two quiet cores.
+  book: 3 encoder and 3 decoder layers, width 192, 4 heads, MLP 768, pre-LN (``norm_first``:
+  stable with a short warm-up; the paper's post-LN is ``norm_first=false``), one shared
+  4,000-token byte-level BPE vocabulary (``tokenizer="bpe"``) with tied embeddings, up to 128
+  tokens a side, dropout 0.1, label smoothing 0.1, batches of 48 pairs of similar length,
+  AdamW lr 1e-3 (betas 0.9, 0.98, no weight decay) with 160 warm-up steps and cosine decay to
+  1e-4 over 1,600 steps (about 2.7 epochs), clipping at 1.0, evaluated every 200 steps
+  (validation loss and greedy BLEU on 100 validation verses; the best weights follow BLEU).
+  Sized for about 30 minutes on two quiet cores (an estimate from its GEMM work, see README).
 
 Model kinds: ``model="gpt"`` (the default) trains ``models.GPT`` on a character or byte
 stream; ``model="classifier"`` fine-tunes ``models.BertForSequenceClassification`` on
@@ -242,10 +243,10 @@ PRESETS = {
         weight_decay=0.01, eval_interval=50, eval_iters=4, early_stopping_patience=2,
     ),
     "translate-en-es": RunConfig(
-        model="seq2seq", tokenizer="bpe", dataset="kjv-rv1909", n_layer=3, n_head=4, n_embd=256, intermediate=1024,
-        vocab_size=8000, block_size=128, dropout=0.1, batch_size=32, max_iters=3000, lr=1e-3, min_lr=1e-4,
-        warmup_iters=300, lr_decay_iters=3000, beta2=0.98, weight_decay=0.0, grad_clip=1.0, eval_interval=500,
-        eval_iters=4, label_smoothing=0.1, bleu_sentences=100,
+        model="seq2seq", tokenizer="bpe", dataset="kjv-rv1909", n_layer=3, n_head=4, n_embd=192, intermediate=768,
+        vocab_size=4000, block_size=128, dropout=0.1, norm_first=True, batch_size=48, max_iters=1600, lr=1e-3,
+        min_lr=1e-4, warmup_iters=160, lr_decay_iters=1600, beta2=0.98, weight_decay=0.0, grad_clip=1.0,
+        eval_interval=200, eval_iters=4, label_smoothing=0.1, bleu_sentences=100,
     ),
 }
 
