@@ -5,10 +5,11 @@ where another stream has one), sentences built from an alphabet of words and pun
 exercises every tokeniser rule (ASCII punctuation, numbers with "." "," "-", XML escapes,
 "<skipped>", "-\\n", Unicode punctuation and symbols, emoji, non-Latin scripts, case), empty
 sentences included. Every tokeniser x smoothing x lowercase x effective-order combination is
-drawn. Scores and precisions must agree within 1e-6, counts, totals and lengths exactly. The
-tokenisers are also compared on arbitrary Unicode text: all characters Python's unicodedata
-knows (category not Cn); on those the ``regex`` package sacrebleu uses puts every character in
-the same N/P/S class (checked over all code points when this file was written).
+drawn (a few hundred cases per test, more under the ``thorough`` Hypothesis profile). Scores
+and precisions must agree within 1e-6, counts, totals and lengths exactly. The tokenisers are
+also compared on arbitrary Unicode text: all characters Python's unicodedata knows (category not
+Cn); on those the ``regex`` package sacrebleu uses puts every character in the same N/P/S class
+(checked over all code points when this file was written).
 
 These tests skip, saying so, without sacrebleu. Their sibling needing nothing checks the
 committed golden file ``sacrebleu_golden.json`` (seeded cases and sacrebleu 2.6's answers),
@@ -102,7 +103,7 @@ chrf_options = st.fixed_dictionaries({"word_order": st.sampled_from([0, 2]), "be
 
 
 @needs_sacrebleu
-@settings(max_examples=200)
+@settings(max_examples=max(200, settings.default.max_examples))
 @given(corpora(), bleu_options, st.booleans())
 def test_corpus_bleu_matches_sacrebleu(corpus, options, effective_order):
     options = {**options, "use_effective_order": effective_order}
@@ -110,21 +111,21 @@ def test_corpus_bleu_matches_sacrebleu(corpus, options, effective_order):
 
 
 @needs_sacrebleu
-@settings(max_examples=100)
+@settings(max_examples=max(100, settings.default.max_examples))
 @given(corpora(), bleu_options)
 def test_sentence_bleu_matches_sacrebleu(corpus, options):
     check_case("sentence_bleu", *corpus, options, sacrebleu_answer("sentence_bleu", *corpus, options))
 
 
 @needs_sacrebleu
-@settings(max_examples=150)
+@settings(max_examples=max(150, settings.default.max_examples))
 @given(corpora(), chrf_options)
 def test_chrf_matches_sacrebleu(corpus, options):
     check_case("corpus_chrf", *corpus, options, sacrebleu_answer("corpus_chrf", *corpus, options))
 
 
 @needs_sacrebleu
-@settings(max_examples=200)
+@settings(max_examples=max(200, settings.default.max_examples))
 @given(st.text(st.characters(exclude_categories=["Cn", "Cs"]), max_size=40) | sentences)
 def test_tokenizers_match_sacrebleu_on_any_text(line):
     from sacrebleu.metrics.bleu import _get_tokenizer

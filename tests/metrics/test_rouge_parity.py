@@ -4,9 +4,9 @@ Hypothesis draws a prediction and 1-3 targets built from words chosen to exercis
 tokeniser (punctuation, digits, accents, "İ" whose lowercase carries a combining dot, the
 Kelvin sign that lowercases to "k"), the stemmer (inflected words, irregular forms) and
 ROUGE-Lsum (newlines, blank lines; and, in a test of its own, sentences of three repeated words
-whose many equally long LCSs make the read-back rule matter), with and
-without the stemmer; rouge-score's ``score_multi`` must agree on rouge1, rouge2, rouge3, rougeL
-and rougeLsum within 1e-9. The stemmer is compared with NLTK's ``PorterStemmer()`` (the mode
+whose many equally long LCSs make the read-back rule matter), with and without the stemmer (a
+few hundred cases per test, more under the ``thorough`` Hypothesis profile); rouge-score's
+``score_multi`` must agree on rouge1, rouge2, rouge3, rougeL and rougeLsum within 1e-9. The stemmer is compared with NLTK's ``PorterStemmer()`` (the mode
 rouge-score uses) on random lowercase words and on real stems with every suffix the rules know.
 
 These tests skip, saying so, without rouge-score (NLTK comes with it). Their sibling needing
@@ -74,21 +74,21 @@ def check_case(targets, prediction, use_stemmer, expected):
 
 
 @needs_rouge_score
-@settings(max_examples=150)
+@settings(max_examples=max(150, settings.default.max_examples))
 @given(st.lists(texts, min_size=1, max_size=3), texts, st.booleans())
 def test_rouge_matches_rouge_score(targets, prediction, use_stemmer):
     check_case(targets, prediction, use_stemmer, rouge_score_answer(targets, prediction, use_stemmer))
 
 
 @needs_rouge_score
-@settings(max_examples=100)
+@settings(max_examples=max(100, settings.default.max_examples))
 @given(st.lists(few_word_sentences, min_size=1, max_size=2), few_word_sentences)
 def test_rouge_lsum_matches_rouge_score_where_the_lcs_is_ambiguous(targets, prediction):
     check_case(targets, prediction, False, rouge_score_answer(targets, prediction, False))
 
 
 @needs_rouge_score
-@settings(max_examples=300)
+@settings(max_examples=max(300, settings.default.max_examples))
 @given(stemmer_words)
 def test_stemmer_matches_nltk(word):
     from nltk.stem.porter import PorterStemmer
