@@ -188,7 +188,8 @@ def _extend(candidates, prefixes, K, eos_id, step, alpha, finished):
     """
     V = candidates.size // K
     top = min(2 * K, candidates.size)  # K eos extensions at most, so 2K hold K that are not eos
-    best = np.argpartition(-candidates, top - 1)[:top] if top < candidates.size else np.arange(candidates.size)
+    cutoff = np.partition(candidates, candidates.size - top)[candidates.size - top]  # the top-th best score
+    best = np.flatnonzero(candidates >= cutoff)  # the best `top`, and every candidate tied with the last
     best = best[np.lexsort((best, -candidates[best]))]  # by score, ties to the lower flat index
     live = []
     for flat in best:
