@@ -1,5 +1,9 @@
 """Word2Vec: the kernel's step is the SGNS gradient, training is seeded, learns structure, refuses bad input."""
 
+import os
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -80,3 +84,34 @@ def test_corpus_too_small_is_refused_before_any_kernel(tokens, message):
 def test_settings_out_of_range_are_named(topics, change, message):
     with pytest.raises(VectorsError, match=message):
         train_word2vec(topics, Word2VecConfig(**{**SMALL, **change}), progress=False)
+
+
+KERNEL_RUN = """
+import sys
+import numpy as np
+from tinygrad_lm.vectors.vocab import Vocabulary, split_sentences
+from tinygrad_lm.vectors.word2vec import initial_vectors
+from tinygrad_lm.vectors.word2vec_kernels import train_sentences
+
+rng = np.random.default_rng(2)
+vocab = Vocabulary.build([str(w) for w in rng.zipf(1.5, size=400) % 30], min_count=1)
+ids = rng.integers(0, len(vocab), size=300).astype(np.int32)
+for cbow in (False, True):
+    syn0, syn1neg = initial_vectors(len(vocab), 6, 0), np.zeros((len(vocab), 6), np.float32)
+    kept = train_sentences(ids, split_sentences(len(ids), 100), vocab.keep_probabilities(1e-2),
+                           vocab.noise_cumulative(), syn0, syn1neg, cbow, 3, 4, 0.05, 0.001, 0, len(ids), 5, 0, 0)
+    np.savez(f"{sys.argv[1]}_{cbow}.npz", kept=kept, syn0=syn0, syn1neg=syn1neg)
+"""
+
+
+@pytest.mark.slow  # two fresh interpreters importing Numba
+def test_compiled_kernel_equals_its_plain_python_reading(tmp_path):
+    """The same tiny training with Numba and with NUMBA_DISABLE_JIT=1 (the kernel read as Python)."""
+    for name, jit_off in (("jit", "0"), ("python", "1")):
+        subprocess.run([sys.executable, "-c", KERNEL_RUN, str(tmp_path / name)], check=True,
+                       env={**os.environ, "NUMBA_DISABLE_JIT": jit_off, "NUMBA_NUM_THREADS": "1"})
+    for cbow in (False, True):
+        jit, python = np.load(tmp_path / f"jit_{cbow}.npz"), np.load(tmp_path / f"python_{cbow}.npz")
+        assert int(jit["kept"]) == int(python["kept"]) < 300
+        for table in ("syn0", "syn1neg"):
+            np.testing.assert_allclose(jit[table], python[table], rtol=1e-4, atol=1e-6)
