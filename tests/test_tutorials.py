@@ -38,6 +38,9 @@ FIGURES = {  # chapter number -> the figures it draws (tutorials/figures/<name>)
     "10": ["10_post_ln_vs_pre_ln.png", "10_positions.png", "10_attention_heatmap.png"],
     "11": ["11_checker_errors.png", "11_float32_sum_error.png"],
     "12": ["12_confusion_matrix.png", "12_three_results.png"],
+    "13": ["13_cross_attention.png"],
+    "14": ["14_tokenisation_and_smoothing.png"],
+    "15": ["15_word_vectors_pca.png"],
 }
 
 
