@@ -19,7 +19,7 @@ from tinygrad_lm.data import (
     tokenizer_from_dict,
     train_bpe,
 )
-from tinygrad_lm.data.bpe import merge_word
+from tinygrad_lm.data.bpe import merge_word, merge_word_by_rescan
 from tinygrad_lm.data.bpe_files import load_gpt2_tokenizer
 from tinygrad_lm.data.bpe_trainer import merge_units, word_pairs
 from tinygrad_lm.data.pretrained_files import PretrainedUnavailableError
@@ -41,33 +41,6 @@ def small():
     return _SMALL
 
 
-def gpt2_reference_merge(word, ranks):
-    """OpenAI's encoder.py `bpe` loop (quadratic): lowest-rank pair, all occurrences left to right."""
-    word = tuple(word)
-    while len(word) > 1:
-        pairs = set(zip(word, word[1:]))
-        best = min(pairs, key=lambda p: ranks.get(p, float("inf")))
-        if best not in ranks:
-            break
-        out, i = [], 0
-        while i < len(word):
-            try:
-                j = word.index(best[0], i)
-            except ValueError:
-                out.extend(word[i:])
-                break
-            out.extend(word[i:j])
-            i = j
-            if i < len(word) - 1 and word[i + 1] == best[1]:
-                out.append(best[0] + best[1])
-                i += 2
-            else:
-                out.append(word[i])
-                i += 1
-        word = tuple(out)
-    return list(word)
-
-
 def test_known_gpt2_encodings(gpt2):
     assert gpt2.vocab_size == 50257 and len(gpt2.merges) == 50000 and gpt2.eot_id == 50256
     assert gpt2.encode("Hello world").tolist() == [15496, 995]
@@ -86,7 +59,7 @@ def test_endoftext_is_special_only_when_allowed(gpt2):
     assert gpt2.decode([64, 50256, 65]) == text
 
 
-def test_merge_loop_equals_gpt2_reference_loop(gpt2, small):
+def test_heap_merge_loop_equals_the_rescanning_loop(gpt2, small):
     rng = random.Random(0)
     for tok in (gpt2, small):
         ranks = tok._ranks
@@ -94,7 +67,7 @@ def test_merge_loop_equals_gpt2_reference_loop(gpt2, small):
         words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(300)]
         words += ["a" * n for n in range(1, 40)] + ["Ġ" * n for n in range(1, 40)] + ["ĠĠĊĊĠĠĠ", "=" * 77]
         for word in words:
-            assert merge_word(list(word), ranks) == gpt2_reference_merge(word, ranks), word
+            assert merge_word(list(word), ranks) == merge_word_by_rescan(list(word), ranks), word
 
 
 def test_a_long_word_equals_the_reference_loop(gpt2):
@@ -102,7 +75,7 @@ def test_a_long_word_equals_the_reference_loop(gpt2):
     gives the reference's tokens; bpe_speed.py times both as words grow."""
     rng = random.Random(1)
     word = "".join(rng.choice("etaoinshrdlucmfwyp") for _ in range(1500))
-    assert merge_word(list(word), gpt2._ranks) == gpt2_reference_merge(word, gpt2._ranks)
+    assert merge_word(list(word), gpt2._ranks) == merge_word_by_rescan(list(word), gpt2._ranks)
     assert gpt2.decode(gpt2.encode(word)) == word
 
 

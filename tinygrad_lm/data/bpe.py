@@ -110,6 +110,30 @@ def merge_word(symbols: list[str], ranks: dict[tuple[str, str], int]) -> list[st
     return [s for s in symbols if s]
 
 
+def merge_word_by_rescan(symbols: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
+    """The same result as `merge_word` by OpenAI's loop: after each merge, look at every pair again.
+
+    Each round finds the lowest-rank pair among all adjacent pairs (O(n)) and merges its
+    occurrences left to right (O(n)); a word that needs m merges costs O(n m), up to O(n^2).
+    Kept as the plain statement of the rule, for tests and for timing against `merge_word`.
+    """
+    symbols = list(symbols)
+    while len(symbols) > 1:
+        best = min(itertools.pairwise(symbols), key=lambda pair: ranks.get(pair, len(ranks)))
+        if best not in ranks:
+            break
+        merged, i = [], 0
+        while i < len(symbols):
+            if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == best:
+                merged.append(best[0] + best[1])
+                i += 2
+            else:
+                merged.append(symbols[i])
+                i += 1
+        symbols = merged
+    return symbols
+
+
 class BPETokenizer:
     """A byte-level BPE tokenizer: `vocabulary` (id -> token in byte-characters), `merges`
     (best first) and `special_tokens` (tokens that are neither bytes nor merge results).
