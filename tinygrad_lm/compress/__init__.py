@@ -7,7 +7,10 @@
                   prune + fine-tune, structured pruning of attention heads and MLP neurons
     distill.py    the distillation loss (soft targets at temperature T + hard labels), student
                   initialisation from a teacher's layers, a distillation loop
+    distill_classifier.py  the MiniLM classifier teacher -> a 2-layer student, measured
     files.py      quantize a run's checkpoint into a new run directory (``tinygrad-lm quantize``)
+    loop.py       a GPT run's data, a short AdamW loop with hooks, saving a compressed run
+    study.py      the measured study of a trained GPT run (size, speed, quality of each technique)
 
 Left out: quantization-aware training, sparse kernels (unstructured zeros are stored and
 multiplied like any weight), low-rank factorisation.
