@@ -417,19 +417,20 @@ def run_table(setup, threads, args):
         if done[0]["status"] != "ok":
             results[name] = done[0]
             continue
+        medians = [_run_median(run) for run in done]
         pooled = [t for run in done for t in run["times_ms"]]
-        results[name] = {"status": "ok", **summarize(np.asarray(pooled) / 1e3, "ms"),
-                         "median_ms": float(np.median([_run_median(run) for run in done])),
-                         "run_medians_ms": [_run_median(run) for run in done],
+        median = float(np.median(medians))
+        results[name] = {"status": "ok", **summarize(np.asarray(pooled) / 1e3, "ms"), "median_ms": median,
+                         "run_medians_ms": medians,
                          "cpu_median_ms": float(np.median([t for run in done for t in run["cpu_ms"]])),
-                         "tokens_per_s": setup.batch_size * setup.model.block_size
-                         / (np.median([_run_median(run) for run in done]) / 1e3), "runs": done}
-    torch_runs = results.get("pytorch", {}).get("run_medians_ms")
-    for name, stats in results.items():
+                         "tokens_per_s": setup.batch_size * setup.model.block_size / (median / 1e3), "runs": done}
+    torch = results.get("pytorch", {})
+    for stats in results.values():
         if stats["status"] == "ok":
-            stats["time_vs_pytorch"] = None if torch_runs is None else stats["median_ms"] / results["pytorch"]["median_ms"]
-            stats["round_ratios_vs_pytorch"] = (None if torch_runs is None else
-                                                [a / b for a, b in zip(stats["run_medians_ms"], torch_runs)])
+            ok = torch.get("status") == "ok"
+            stats["time_vs_pytorch"] = stats["median_ms"] / torch["median_ms"] if ok else None
+            stats["round_ratios_vs_pytorch"] = ([a / b for a, b in zip(stats["run_medians_ms"], torch["run_medians_ms"])]
+                                                if ok else None)
     return results
 
 

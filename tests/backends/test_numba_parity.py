@@ -11,13 +11,15 @@ epsilons and ``scale`` the size the rounding error grows with: |a| |b| for a dot
 |x| for a difference that cancels, always computed from absolute values.
 
 Exact properties: embedding_bwd is bit-identical to ``numpy.add.at``; every kernel is
-bit-identical with 1 and with 2 threads and from one run to the next (with every loop
-launched in parallel, however small its input). ``test_small_*`` are
+bit-identical with 1 thread (each loop's serial version) and with 2 threads (its parallel
+version, however small the input) and from one run to the next. ``test_small_*`` are
 fixed small cases of every kernel: tests/backends/test_numba_disable_jit.py runs them again as
 plain Python under ``NUMBA_DISABLE_JIT=1``.
 """
 
 import copy
+import subprocess
+import sys
 
 import numba
 import numpy as np
@@ -293,8 +295,11 @@ def run(name, args):
 
 @pytest.fixture
 def parallel_always(monkeypatch):
-    """Launch every loop on all threads, however small its input (see _wrappers.launch)."""
-    monkeypatch.setattr(_wrappers, "PARALLEL_FROM", 0)
+    """Launch every loop's parallel version when Numba may use several threads, however small
+    its input (see _wrappers.launch): with 1 thread the serial version runs, so a test that
+    compares thread counts compares the two compiled versions."""
+    for kernel_loop in _wrappers.LOOPS:
+        monkeypatch.setattr(kernel_loop, "parallel_from", 0)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs Numba to allow 2 threads")
@@ -339,8 +344,21 @@ def test_each_loop_compiles_once_per_dtype():
         N["attention_fwd"](layout, q, layout, np.ones((3, 3), bool), None, True, 0.5)
     if numba.config.DISABLE_JIT:
         pytest.skip("nothing is compiled under NUMBA_DISABLE_JIT")
-    float64_versions = [sig for sig in attention._softmax_scores.signatures if sig[0].dtype == numba.float64]
+    float64_versions = [sig for sig in attention._softmax_scores.serial.signatures if sig[0].dtype == numba.float64]
     assert len(float64_versions) == 1, float64_versions
+
+
+def test_a_small_call_compiles_only_the_serial_version():
+    # What a run does not call is never compiled: a fresh interpreter calls softmax_fwd on a
+    # small array, which compiles (or loads) the serial loop and leaves the parallel one alone.
+    if numba.config.DISABLE_JIT:
+        pytest.skip("nothing is compiled under NUMBA_DISABLE_JIT")
+    code = ("import numpy as np; from tinygrad_lm.backends.numba_cpu import rows, softmax_fwd; "
+            "softmax_fwd(np.ones((3, 5), np.float32)); "
+            "print(len(rows._softmax_fwd_rows.serial.signatures), len(rows._softmax_fwd_rows.parallel.signatures))")
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "0"]
 
 
 # --- small fixed cases (also run as plain Python by test_numba_disable_jit.py) -------------

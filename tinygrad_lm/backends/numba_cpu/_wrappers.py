@@ -7,11 +7,21 @@ as both (``numpy.broadcast_to`` views are read-only), so without this one kernel
 up to 2^inputs versions per dtype. Read-only also makes a loop that writes into its input
 fail to compile.
 
-``launch(loop, work, *args)``: calls the loop, on the calling thread alone when ``work`` (about
-the number of elements it touches) is below ``PARALLEL_FROM``. Waking other threads costs
-microseconds on an idle machine, and on a busy one a parallel region waits until every thread
-it uses is scheduled again: milliseconds. A gradient check makes thousands of tiny calls, and
-a tiny call has nothing to split anyway. ``numba.set_num_threads`` is per calling thread.
+``@loop(...)``: the body of a ``prange`` loop, compiled on its first call in the version that
+call needs: ``serial`` (one thread, ``prange`` is ``range``) or ``parallel`` (``prange`` split
+between Numba's threads). ``launch(loop, work, *args)`` picks the parallel version only when
+``work`` (about the number of elements the call touches) reaches the loop's ``parallel_from``
+and Numba may use more than one thread. Waking other threads costs microseconds on an idle
+machine, and on a busy one a parallel region waits until every thread it uses is scheduled
+again: milliseconds. So each loop says from which size a second thread pays
+(``PARALLEL_FROM`` for elementwise work, ``ROWS_PARALLEL_FROM`` for row loops whose rows are
+short), and a run compiles only the versions it calls: a parallel loop takes about twice
+as long to compile as a serial one, and one-thread runs, gradient checks and small models
+never compile a parallel version at all. Both versions do the same arithmetic in the same
+order per element or row (``prange`` only splits the iterations), so they agree bit for bit
+(tests/backends/test_numba_parity.py), except where LLVM vectorises a reassociated sum
+differently in the two compilations: such a loop says ``one_version=True`` and runs its
+parallel version on the calling thread alone (``numba.set_num_threads`` is per thread).
 
 Importing this module sets ``OMP_WAIT_POLICY=PASSIVE`` unless the variable is already set.
 Numba's OpenMP threads otherwise busy-wait after every parallel loop, taking the cores that
@@ -29,11 +39,14 @@ grid there (spacing 8) would rebuild probabilities off by a factor up to e^4.
 
 import functools
 import os
+import types
 
 import numba
 import numpy as np
 
-PARALLEL_FROM = 1 << 15  # elements of work from which a loop runs on all of Numba's threads
+PARALLEL_FROM = 1 << 15  # elements of work from which an elementwise loop runs on all of Numba's threads
+ROWS_PARALLEL_FROM = 1 << 17  # the same for loops over rows (a GPT step's (768, 128) rows stay serial)
+LOOPS = []  # every loop made by @loop, so a test can force them all parallel
 # NumPy steps around the loops (matmul, casts) meet inf and NaN as IEEE arithmetic has them,
 # without warnings, as the compiled loops and numpy_ref do.
 quiet = np.errstate(invalid="ignore", over="ignore", divide="ignore")
@@ -48,14 +61,39 @@ def as_input(a, dtype=None):
     return view
 
 
-def launch(loop, work, *args):
-    """``loop(*args)``, single-threaded when ``work`` < PARALLEL_FROM, else on every Numba thread."""
-    if work >= PARALLEL_FROM:
-        return loop(*args)
+class Loop:
+    """A ``prange`` loop body and its two compiled versions, each compiled on its first call."""
+
+    def __init__(self, body, parallel_from, one_version, options):
+        self.parallel_from = parallel_from
+        self.parallel = numba.njit(cache=True, parallel=True, error_model="numpy", **options)(body)
+        self.serial = None  # one_version: the parallel version on one thread (see launch)
+        if one_version:
+            LOOPS.append(self)
+            return
+        serial_body = types.FunctionType(body.__code__, body.__globals__, body.__name__, body.__defaults__,
+                                         body.__closure__)
+        serial_body.__qualname__ = f"{body.__qualname__}_serial"  # its own entries in Numba's cache
+        self.serial = numba.njit(cache=True, error_model="numpy", **options)(serial_body)
+        LOOPS.append(self)
+
+
+def loop(parallel_from=PARALLEL_FROM, one_version=False, **options):
+    """``@loop(fastmath=...)``: a ``Loop`` of the decorated body; ``options`` go to ``numba.njit``."""
+    return lambda body: Loop(body, parallel_from, one_version, options)
+
+
+def launch(kernel_loop, work, *args):
+    """``kernel_loop``'s parallel version when ``work`` reaches its ``parallel_from`` and Numba
+    may use more than one thread here, else its serial version, called with ``args``."""
+    if work >= kernel_loop.parallel_from and numba.get_num_threads() > 1:
+        return kernel_loop.parallel(*args)
+    if kernel_loop.serial is not None:
+        return kernel_loop.serial(*args)
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        return loop(*args)
+        return kernel_loop.parallel(*args)
     finally:
         numba.set_num_threads(threads)
 

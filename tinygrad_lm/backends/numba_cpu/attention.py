@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import exp_nonpositive_of
-from ._wrappers import as_input, float16_via_float32, launch
+from ._wrappers import as_input, float16_via_float32, launch, loop
 
 
 @njit(cache=True, error_model="numpy")
@@ -61,7 +61,7 @@ def _mask_args(mask, dropout_keep, scores_shape, dtype):
     return mask, has_mask, keep, has_keep
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(fastmath={"reassoc"})
 def _softmax_scores(s, mask, has_mask, causal, scale, fast, lse):
     """In place: s (B, Tq, Tk) of raw products q.k -> probabilities; lse (B, Tq) written."""
     batch, tq, tk = s.shape
@@ -118,7 +118,7 @@ def attention_fwd(q, k, v, mask, dropout_keep, causal, scale):
     return out, lse
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop()
 def _rebuild_probabilities(s, mask, has_mask, causal, scale, lse, fast):
     """In place: s (B, Tq, Tk) of raw products q.k -> p = exp(scale s - lse), 0 where hidden
     (NaN everywhere in a NaN row, as the reference's exp(-inf - NaN) and its forward give)."""
@@ -140,7 +140,7 @@ def _rebuild_probabilities(s, mask, has_mask, causal, scale, lse, fast):
             s[b, i, j] = fill
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(fastmath={"reassoc"})
 def _score_gradients(p, keep, has_keep, mask, has_mask, causal, out, gout, scale, gp):
     """In place: gp (B, Tq, Tk) = gout v^T -> gs = scale p (gp keep - delta), delta_i = gout_i . out_i,
     and 0 where hidden (no gradient into a masked score, even in a NaN row, as in numpy_ref)."""

@@ -16,14 +16,14 @@ reducing the losses (the functional layer sums or averages them).
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._math import exp_nonpositive_of
-from ._wrappers import as_input, float16_via_float32, launch
+from ._wrappers import ROWS_PARALLEL_FROM, as_input, float16_via_float32, launch, loop
 from .rows import row_shift
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(parallel_from=ROWS_PARALLEL_FROM, fastmath={"reassoc"})
 def _cross_entropy_fwd_rows(logits, targets, weight, ignore_index, smoothing, fast, losses, lse):
     n, c = logits.shape
     for i in prange(n):  # row i
@@ -64,7 +64,7 @@ def cross_entropy_fwd(logits, targets, weight, ignore_index, label_smoothing):
     return losses, lse
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(parallel_from=ROWS_PARALLEL_FROM, fastmath={"reassoc"})
 def _cross_entropy_bwd_rows(logits, targets, weight, lse, grad_losses, ignore_index, smoothing, fast,
                             glogits):
     n, c = logits.shape

@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import erf_of, exp_nonpositive_of
-from ._wrappers import as_input, float16_via_float32, launch
+from ._wrappers import as_input, float16_via_float32, launch, loop
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2 = 1.0 / math.sqrt(2.0)
@@ -48,7 +48,7 @@ def _sigmoid_of_2u(x, fast):
     return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop()
 def _gelu_fwd_flat(x, tanh_form, fast, y):
     for i in prange(x.shape[0]):  # element i
         xi = float(x[i])
@@ -73,7 +73,7 @@ def gelu_fwd(x, approximate):
     return y.reshape(shape)  # (N,) -> (...), so a 0-d input gives a 0-d output
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop()
 def _gelu_bwd_flat(x, gy, tanh_form, fast, gx):
     for i in prange(x.shape[0]):  # element i
         xi = float(x[i])

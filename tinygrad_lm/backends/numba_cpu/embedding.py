@@ -13,14 +13,14 @@ narrow D); with GPT-sized D the column blocks already give every thread work.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from ._wrappers import as_input, float16_via_float32, launch
+from ._wrappers import ROWS_PARALLEL_FROM, as_input, float16_via_float32, launch, loop
 
 COLUMNS_PER_BLOCK = 32  # columns of dweight one parallel iteration owns
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop(parallel_from=ROWS_PARALLEL_FROM)
 def _embedding_bwd_columns(ids, grad, dweight):
     n, d = grad.shape
     blocks = (d + COLUMNS_PER_BLOCK - 1) // COLUMNS_PER_BLOCK

@@ -11,12 +11,12 @@ Left out: a multi-tensor version that updates every parameter in one call.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from ._wrappers import as_input, launch
+from ._wrappers import ROWS_PARALLEL_FROM, as_input, launch, loop
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop(parallel_from=ROWS_PARALLEL_FROM)
 def _adamw_flat(param, grad, m, v, decay, beta1, beta2, step_size, correction2, eps):
     for i in prange(param.shape[0]):  # element i of the flattened parameter
         g = grad[i]

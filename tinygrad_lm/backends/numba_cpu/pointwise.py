@@ -12,9 +12,9 @@ Formulas: ``numpy_ref.dropout_fwd`` ... ``numpy_ref.kl_div_bwd``. Left out: the 
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from ._wrappers import as_input, float16_via_float32, launch
+from ._wrappers import as_input, float16_via_float32, launch, loop
 
 
 def _flat(*arrays):
@@ -23,7 +23,7 @@ def _flat(*arrays):
     return [as_input(a, dtype=dtype).reshape(-1) for a in arrays]  # (...) -> (N,)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop()
 def _product_flat(a, b, out):
     for i in prange(a.shape[0]):  # element i
         out[i] = a[i] * b[i]
@@ -49,7 +49,7 @@ def dropout_bwd(keep, gy):
     return gx.reshape(shape)  # (N,) -> (...)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop()
 def _mse_fwd_flat(pred, target, out):
     for i in prange(pred.shape[0]):  # element i
         diff = pred[i] - target[i]
@@ -66,7 +66,7 @@ def mse_fwd(pred, target):
     return out.reshape(shape)  # (N,) -> (...)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop()
 def _mse_bwd_flat(pred, target, g, gpred, gtarget):
     for i in prange(pred.shape[0]):  # element i
         twice_diff_g = 2 * (pred[i] - target[i]) * g[i]
@@ -87,7 +87,7 @@ def mse_bwd(pred, target, g):
     return gpred.reshape(shape), gtarget.reshape(shape)  # (N,) -> (...)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop()
 def _kl_div_fwd_flat(s, t, log_target, out):
     for i in prange(s.shape[0]):  # element i
         if log_target:
@@ -112,7 +112,7 @@ def kl_div_fwd(input, target, log_target):
     return out.reshape(shape)  # (N,) -> (...)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@loop()
 def _kl_div_bwd_flat(s, t, g, log_target, gs, gt):
     for i in prange(s.shape[0]):  # element i
         if log_target:

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import exp_nonpositive_of
-from ._wrappers import as_input, float16_via_float32, launch
+from ._wrappers import ROWS_PARALLEL_FROM, as_input, float16_via_float32, launch, loop
 
 ROWS_PER_BLOCK = 32  # rows per partial sum in layer_norm_bwd's gw and gb (fixed, see there)
 
@@ -38,7 +38,7 @@ def row_shift(x, i, c):
     return 0.0 if m == -math.inf else m
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(parallel_from=ROWS_PARALLEL_FROM, fastmath={"reassoc"})
 def _softmax_fwd_rows(x, fast, y):
     n, c = x.shape
     for i in prange(n):  # row i
@@ -66,7 +66,7 @@ def softmax_fwd(x):
     return y
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(parallel_from=ROWS_PARALLEL_FROM, fastmath={"reassoc"})
 def _softmax_bwd_rows(y, gy, gx):
     n, c = y.shape
     for i in prange(n):  # row i
@@ -89,7 +89,7 @@ def softmax_bwd(y, gy):
     return gx
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(parallel_from=ROWS_PARALLEL_FROM, fastmath={"reassoc"})
 def _log_softmax_fwd_rows(x, fast, y):
     n, c = x.shape
     for i in prange(n):  # row i
@@ -115,7 +115,7 @@ def log_softmax_fwd(x):
     return y
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(parallel_from=ROWS_PARALLEL_FROM, fastmath={"reassoc"})
 def _log_softmax_bwd_rows(y, gy, fast, gx):
     n, c = y.shape
     for i in prange(n):  # row i
@@ -139,7 +139,7 @@ def log_softmax_bwd(y, gy):
 
 
 # --- layer normalisation ---------------------------------------------------------------------
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+@loop(parallel_from=ROWS_PARALLEL_FROM, fastmath={"reassoc"})
 def _layer_norm_fwd_rows(x, weight, bias, eps, y, mean, rstd):
     n, c = x.shape
     for i in prange(n):  # row i
@@ -175,7 +175,9 @@ def layer_norm_fwd(x, weight, bias, eps):
     return y, mean, rstd
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+# one_version: a serial compilation vectorised the float64 row sums in another order (gx
+# differed in its last bits), so calls too small to split run the parallel version on one thread.
+@loop(parallel_from=ROWS_PARALLEL_FROM, one_version=True, fastmath={"reassoc"})
 def _layer_norm_bwd_rows(x, weight, mean, rstd, gy, gx, gw_blocks, gb_blocks):
     n, c = x.shape
     for block in prange(gw_blocks.shape[0]):  # rows block*32 .. block*32 + 31
