@@ -138,6 +138,8 @@ def test_file_errors_are_one_line(tmp_path, small):
     paths = _write(tmp_path, encoder, merges)
     with pytest.raises(TokenizerError, match=r"no special token '<\|pad\|>'"):
         BPETokenizer.from_files(*paths, special_tokens=["<|endoftext|>", "<|pad|>"])
+    with pytest.raises(TokenizerError, match="'a' is also a byte or a merge result"):
+        BPETokenizer.from_files(*paths, special_tokens=["<|endoftext|>", "a"])
     with pytest.raises(TokenizerError, match="cannot read merges file"):
         BPETokenizer.from_files(paths[0], tmp_path / "missing.bpe")
     (tmp_path / "encoder.json").write_bytes(b"\xff\xfe{")

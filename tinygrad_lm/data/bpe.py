@@ -176,6 +176,9 @@ class BPETokenizer:
             if token not in self._ids:
                 raise TokenizerError(f"{source} has no special token {token!r}; add it to the vocabulary "
                                      f"or leave it out of special_tokens")
+            if token in made:
+                raise TokenizerError(f"{source}: special token {token!r} is also a byte or a merge result; a "
+                                     f"special token must be a string of its own, such as <|pad|>")
         stray = [t for t in leftover if t not in declared]
         if stray:
             raise TokenizerError(f"{source}: token {stray[0]!r} (id {self._ids[stray[0]]}) is neither a byte, a "
