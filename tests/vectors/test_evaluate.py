@@ -117,3 +117,10 @@ def test_unknown_words_and_empty_files_are_named(tmp_path):
         evaluate_similarity(vectors, tmp_path / "empty.txt")
     with pytest.raises(VectorsError, match="unknown analogy method"):
         evaluate_analogies(vectors, write_questions(tmp_path / "q.txt"), "3cosfoo")
+
+
+def test_a_table_smaller_than_the_candidate_list_still_answers(tmp_path):
+    vectors = WordVectors(["a", "b", "c", "d"], np.array([[1, 0], [0, 1], [1, 0.1], [0.1, 1]], np.float32))
+    path = tmp_path / "q.txt"
+    path.write_text(": tiny\na b c d\n")
+    assert evaluate_analogies(vectors, path)["correct"] == 1

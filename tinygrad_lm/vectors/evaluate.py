@@ -91,7 +91,9 @@ def evaluate_analogies(vectors: WordVectors, path, method: str = "3cosadd", rest
         rows = np.array([[index[w] for w in q] for _, q in batch])  # (B, 4)
         scores = _scores(unit, rows[:, 0], rows[:, 1], rows[:, 2], method)
         scores[np.arange(len(batch))[:, None], rows[:, :3]] = -np.inf  # the question's own rows
-        best = np.argsort(-scores, axis=1, kind="stable")[:, :TOP_N]  # (B, TOP_N)
+        top = min(TOP_N, scores.shape[1])  # a table of fewer than 5 words offers fewer candidates
+        best = np.argpartition(-scores, top - 1, axis=1)[:, :top]  # (B, top), unordered
+        best = np.take_along_axis(best, np.argsort(-np.take_along_axis(scores, best, 1), axis=1), 1)  # best first
         for (section, question), candidates in zip(batch, best):
             predicted = None
             for row in candidates:
