@@ -310,6 +310,9 @@ def test_bpe_speed_quick(tmp_path):
     training = payload["training"]
     assert training["vocab_size"] == 300 and training["lines"] == 300
     check_stats(training["contenders"]["tinygrad_lm train_bpe"], "ms")
+    assert list(payload["long_words"]) == ["100", "300"]
+    for loops in payload["long_words"].values():
+        assert set(loops) == {"heap (merge_word)", "rescan (merge_word_by_rescan)"}
     assert len(payload["machine"]["load_average_at_end"]) == 3
 
 
