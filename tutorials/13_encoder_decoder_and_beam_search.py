@@ -353,3 +353,19 @@ assert all(same and gap < 1e-9 for same, gap in exact.values()), exact
 assert np.all(np.diff(lengths, axis=0) >= 0) and lengths[-1].mean() > lengths[0].mean(), lengths
 print(f"checked: copy accuracy {copy_accuracy:.1%}, diagonal cross-attention {diagonal:.1%}, beam = brute force "
       f"for alpha in {sorted(exact)}, lengths grow with alpha ({lengths[0].mean():.2f} -> {lengths[-1].mean():.2f})")
+
+# %% [markdown]
+# ## Exercises
+#
+# In `tutorials/exercises/ch13.py`, checked by `pytest tutorials/exercises -k ch13` against
+# the library (reference solutions in `tutorials/solutions/ch13.py`):
+#
+# 1. `best_hypothesis`: section 7's GNMT score S(y) / ((5 + n) / 6)^alpha, n counting the eos
+#    (or not, for a hypothesis cut at the limit), and the best of a list of finished
+#    hypotheses: the one `beam_hypotheses` ranks first;
+# 2. `cross_attention`: section 2's formula in NumPy from a `MultiHeadAttention(cross=True)`'s
+#    weights, pad keys at -inf: equal to the layer, and unchanged when padding is appended to
+#    the memory, whatever it holds;
+# 3. `beam_step`: section 5's step for one source, the K * V extensions walked best first
+#    (ties to the lower flat index), eos extensions finished, K live ones kept: equal to the
+#    library's step, and a whole beam search built on it finds the library's hypotheses.
