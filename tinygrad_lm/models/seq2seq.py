@@ -130,11 +130,6 @@ class Seq2SeqCache:
         """How many target positions the decoder has seen."""
         return len(self.self_attn)
 
-    def select(self, rows):
-        """Keep batch rows ``rows`` (integer array) of every layer's cache, e.g. to reorder beams."""
-        for layer in (*self.self_attn.layers, *self.cross.layers):
-            layer.select(rows)
-
 
 class Seq2Seq(Module):
     """The model of the module docstring. ``Seq2Seq(Seq2SeqConfig(...), dtype="float32")``."""

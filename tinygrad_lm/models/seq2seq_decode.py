@@ -11,7 +11,8 @@ log_softmax over all V classes, then ``pad_id`` and ``bos_id`` are forbidden (th
 log-probability set to -inf, no renormalisation): a hypothesis is a sequence over the other
 tokens that ends with ``eos_id`` or is cut at ``max_len`` tokens. Its log-probability is
 S(y) = sum_t log p(y_t | ...), and beam search ranks finished hypotheses by GNMT's
-length-normalised score (Wu et al. 2016, eq. 14, without the coverage term):
+length-normalised score (Wu et al. 2016, "Google's Neural Machine Translation System",
+section 7, without its coverage term):
 
     score(y) = S(y) / lp(|y|),   lp(n) = ((5 + n) / 6) ** alpha      alpha = length_penalty
 
@@ -176,8 +177,10 @@ def beam_hypotheses(model, src, beam=4, length_penalty=0.6, max_len=None, use_ca
             if done.all():
                 break
             seq = np.concatenate([seq[parents], tokens[:, None]], axis=1)  # (B*K, t) -> (B*K, t + 1)
-            if cache is not None:
-                cache.select(to_device(parents, model.device))  # each live prefix takes its parent's keys and values
+            if cache is not None:  # each live prefix takes its parent's self-attention keys and values; a parent
+                rows = to_device(parents, model.device)  # is in its child's source block, whose cross K/V are equal
+                for layer in cache.self_attn.layers:
+                    layer.select(rows)
     return [sorted(found, key=lambda h: -h.score) for found in finished]
 
 
