@@ -17,7 +17,7 @@ from tinygrad_lm.models import (
     beam_search,
     greedy_decode,
 )
-from tinygrad_lm.models.seq2seq_decode import length_penalty_factor
+from tinygrad_lm.models.seq2seq_decode import _extend, length_penalty_factor
 
 PAD, BOS, EOS = 0, 1, 2
 
@@ -162,3 +162,23 @@ def test_decoding_arguments_are_checked_and_modes_restored():
     model.train()
     greedy_decode(model, src, max_len=2)
     assert all(module.training for _, module in model.named_modules())
+
+
+def tied_candidates(k, v, seed):
+    """Extension scores with many exact ties; in half the cases every slot's eos scores best,
+    so the live prefixes come from the last places of the best 2K, where ties are hardest."""
+    rng = np.random.default_rng(seed)
+    candidates = rng.choice([-2.0, -3.0], size=(k, v))
+    if seed % 2:
+        candidates[:, EOS] = -1.0
+    return candidates.reshape(k * v)  # (K, V) -> (K*V,)
+
+
+@given(k=st.integers(1, 3), v=st.integers(4, 30), seed=st.integers(0, 10_000))
+def test_ties_between_extensions_go_to_the_lower_beam_slot_then_token_id(k, v, seed):
+    candidates = tied_candidates(k, v, seed)
+    prefixes = np.ones((k, 1), dtype=np.int64)  # every slot holds [bos]
+    live = _extend(candidates, prefixes, k, EOS, 1, 0.0, [])
+    order = np.lexsort((np.arange(k * v), -candidates))  # every extension: by score, then flat index
+    expected = [(int(i) // v, int(i) % v) for i in order if int(i) % v != EOS][:k]
+    assert [(slot, token) for slot, token, _ in live] == expected
