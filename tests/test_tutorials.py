@@ -41,6 +41,7 @@ FIGURES = {  # chapter number -> the figures it draws (tutorials/figures/<name>)
     "13": ["13_cross_attention.png"],
     "14": ["14_tokenisation_and_smoothing.png"],
     "15": ["15_word_vectors_pca.png"],
+    "16": ["16_distillation.png", "16_quantization_error.png", "16_size_speed_quality.png", "16_sparsity_curve.png"],
 }
 
 
