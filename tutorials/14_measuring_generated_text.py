@@ -364,3 +364,18 @@ else:
           f"({len(bleu_cases)} BLEU and {len(rouge_cases)} ROUGE cases): equal")
 print(f"checked: BLEU by hand = library ({by_hand:.4f}), ROUGE-1/2/L/Lsum by hand = library, "
       f"tokenisers give {len(by_tokeniser)} different scores, no smoothing zeroes a short sentence")
+
+# %% [markdown]
+# ## Exercises
+#
+# In `tutorials/exercises/ch14.py`, checked by `pytest tutorials/exercises -k ch14` against
+# the library (reference solutions in `tutorials/solutions/ch14.py`):
+#
+# 1. `bleu_counts`: section 1's clipped n-gram matches and totals, summed over a corpus of
+#    segments with several references each: equal to `corpus_bleu`'s counts and totals;
+# 2. `brevity_penalty`: the closest reference length per segment (ties to the shorter), summed,
+#    and BP = exp(1 - r/c) below r: equal to `corpus_bleu`'s bp and lengths;
+# 3. `rouge_l`: section 2's LCS table (two rows of it are enough) and ROUGE-L's precision,
+#    recall and F: equal to `rouge_scores` on real paragraphs and on many short sequences;
+# 4. `porter_measure`: the stemmer's m of [C](VC)^m[V], with the rule for "y": Porter's own
+#    examples, and equal to the library's `measure` on every word of a few docstrings.
