@@ -376,3 +376,17 @@ print(f"checked: copy accuracy {copy_accuracy:.1%}, diagonal cross-attention {di
 # 3. `beam_step`: section 5's step for one source, the K * V extensions walked best first
 #    (ties to the lower flat index), eos extensions finished, K live ones kept: equal to the
 #    library's step, and a whole beam search built on it finds the library's hypotheses.
+
+# %% [markdown]
+# ## Exercises
+#
+# In `tutorials/exercises/ch13.py`, checked by `pytest tutorials/exercises -k ch13` against
+# the library (reference solutions in `tutorials/solutions/ch13.py`):
+#
+# 1. `cross_attention_table`: section 2's (B, H, T, S) table in NumPy from queries and keys,
+#    padding exactly 0; it must equal `Seq2Seq.cross_attention_weights` on a small model;
+# 2. `beam_search_one`: section 5's beam search for one source in plain Python over any
+#    next-token function, with the GNMT score; its best hypothesis must be the library's for
+#    beams 1, 2, 4 and three length penalties;
+# 3. `label_smoothing_floor`: section 3's floor, the entropy of the smoothed target; it must be
+#    `F.cross_entropy` at p = q and below it everywhere else.

@@ -1,4 +1,4 @@
-"""Exercises for chapter 13 (the encoder-decoder and beam search). Edit this file; check it with
+"""Exercises for chapter 13 (encoder-decoder and beam search). Edit this file; check it with
 
     pytest tutorials/exercises -k ch13
 
@@ -7,64 +7,51 @@ Add the imports your answers need at the top; the solutions use
 
     import numpy as np
 
-1. `best_hypothesis`: GNMT's length penalty, and the best of a beam's finished hypotheses.
-2. `cross_attention`: a decoder's cross-attention in NumPy, the source's padding masked out.
-3. `beam_step`: one step of beam search: the best one-token extensions of K live prefixes.
+1. `cross_attention_table`: section 2's score table, softmax over the real source tokens.
+2. `beam_search_one`: section 5's beam search for one source, in plain Python, over any
+   function that gives next-token log-probabilities.
+3. `label_smoothing_floor`: section 3's lowest possible label-smoothed loss.
+
+The tests compare your answers with `Seq2Seq.cross_attention_weights`, with
+`tinygrad_lm.models.beam_hypotheses` on small models, and with `F.cross_entropy`.
 """
 
 
-def best_hypothesis(hypotheses, alpha):
-    """The finished hypothesis with the best length-normalised score: (tokens, score).
+def cross_attention_table(q, k, src_mask):
+    """Cross-attention probabilities (B, H, T, S) from queries q (B, H, T, D) (from the decoder)
+    and keys k (B, H, S, D) (from the encoder's memory), NumPy float arrays.
 
-    ``hypotheses`` is a list of (tokens, log_prob, ended): tokens a tuple of generated ids
-    (eos not included), log_prob S(y) the sum of their log-probabilities (and of eos's), ended
-    True when the hypothesis ended with eos, False when it was cut at the length limit. GNMT's
-    score (Wu et al. 2016) with alpha >= 0:
-
-        score = S(y) / lp(n),   lp(n) = ((5 + n) / 6) ** alpha
-
-    where n counts the generated tokens INCLUDING the final eos (so len(tokens) + 1 when ended,
-    len(tokens) when cut). Return the tokens and the score (a float) of the highest score; of
-    equal scores, the one that comes first in the list. Must pick what `beam_hypotheses` ranks
-    first among the same hypotheses.
+    probs = softmax over the last axis of q k^T / sqrt(D), where ``src_mask`` (B, S) is True on
+    real source tokens and False on padding: padded keys get probability exactly 0. Subtract
+    each row's max before exp. Every source row has at least one real token.
     """
-    raise NotImplementedError("exercise ch13.best_hypothesis")
+    raise NotImplementedError("exercise ch13.cross_attention_table")
 
 
-def cross_attention(y, memory, src_mask, layer):
-    """Multi-head cross-attention, NumPy in and out: y (B, T, C), memory (B, S, C) -> (B, T, C).
+def beam_search_one(next_log_probs, beam, eos_id, max_len, alpha):
+    """The best hypothesis for one source as (tokens tuple without eos, score), by beam search.
 
-    ``layer`` is a `MultiHeadAttention(cross=True)`; read its weights as NumPy arrays
-    (``layer.q.weight.numpy()``, ...). Every Linear computes x @ W^T + b, W of shape (out, in).
-    H = ``layer.n_heads`` heads of D = C / H:
+    ``next_log_probs(prefix)`` takes a tuple of generated tokens (bos not included) and returns
+    the (V,) log-probabilities of the next token (forbidden tokens are -inf). Scoring as the
+    library's: S(y) = the sum of log-probabilities of y's tokens (its eos included);
+    score = S / lp(n), lp(n) = ((5 + n) / 6) ** alpha, n = number of tokens including eos.
 
-        q = y W_q^T + b_q                              (B, T, C) -> (B, H, T, D)
-        k | v = memory W_kv^T + b_kv, split in halves  (B, S, 2C) -> 2 x (B, S, C) -> (B, H, S, D)
-        scores = q k^T / sqrt(D)                       (B, H, T, S)
-        scores = -inf where src_mask is False          src_mask (B, S) bool, True = real source token
-        a = softmax(scores over S) v                   (B, H, T, D); subtract the row maximum first
-        out = merge_heads(a) W_proj^T + b_proj          (B, H, T, D) -> (B, T, C)
-
-    Every row of ``src_mask`` has at least one True. Must equal ``layer(y, context=memory,
-    mask=...)`` with the mask as the library passes it, and must not change when padding
-    positions (src_mask False) are appended to the memory, whatever vectors they hold.
+    Each step, score every one-token extension of the (at most ``beam``) live prefixes by S and
+    walk them best first (ties: the lower live-prefix index, then the lower token id) until
+    ``beam`` extensions that are not eos have been seen: they are the next live prefixes, best
+    first; every eos extension met on the way is a finished hypothesis. Skip -inf extensions.
+    After step ``max_len`` the live prefixes finish as they are (no eos; n = max_len). Start
+    from one empty prefix. Return the finished hypothesis of highest score (ties: the one
+    finished first). Stopping early is optional: it may not change the answer.
     """
-    raise NotImplementedError("exercise ch13.cross_attention")
+    raise NotImplementedError("exercise ch13.beam_search_one")
 
 
-def beam_step(scores, log_p, eos_id):
-    """One beam-search step for one source: (live, finished).
+def label_smoothing_floor(vocab_size, smoothing):
+    """The smallest value of label-smoothed cross-entropy over V = ``vocab_size`` classes.
 
-    ``scores`` (K,): the log-probabilities S of the K live prefixes (-inf marks an empty slot,
-    as at the first step, when only slot 0 holds a prefix). ``log_p`` (K, V): each prefix's
-    next-token log-probabilities (-inf for forbidden tokens). Candidate (k, t) has score
-    scores[k] + log_p[k, t]; its flat index is k * V + t.
-
-    Walk the K * V candidates from the best score down (equal scores: the lower flat index
-    first). A candidate whose token is ``eos_id`` finishes: add (k, score) to ``finished``.
-    Any other becomes a live prefix for the next step: add (k, t, score) to ``live``. Stop when
-    ``live`` holds K entries or the next candidate's score is -inf. Return both lists in the
-    order they were met (ints for k and t, floats for the scores). This is the library's rule
-    (`tinygrad_lm/models/seq2seq_decode.py`), so beam 1 is greedy decoding.
+    PyTorch's label smoothing s turns the one-hot target into q: 1 - s + s / V on the target
+    class, s / V on each other. The loss -sum_c q_c log p_c is smallest at p = q; return that
+    minimum, the entropy of q, as a Python float (0 when s = 0).
     """
-    raise NotImplementedError("exercise ch13.beam_step")
+    raise NotImplementedError("exercise ch13.label_smoothing_floor")

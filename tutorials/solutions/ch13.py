@@ -3,48 +3,46 @@
 import numpy as np
 
 
-def best_hypothesis(hypotheses, alpha):
-    """Each log-probability divided by ((5 + n) / 6) ** alpha, n counting the eos; max keeps the first of equals."""
-    best_tokens, best_score = None, -np.inf
-    for tokens, log_prob, ended in hypotheses:
-        length = len(tokens) + (1 if ended else 0)
-        score = log_prob / ((5.0 + length) / 6.0) ** alpha
-        if best_tokens is None or score > best_score:
-            best_tokens, best_score = tuple(tokens), float(score)
-    return best_tokens, best_score
-
-
-def cross_attention(y, memory, src_mask, layer):
-    """Queries from y, keys and values from the memory, pad keys at -inf before the softmax."""
-    (B, T, C), S, H = y.shape, memory.shape[1], layer.n_heads
-    D = C // H
-
-    def heads(x, length):
-        return x.reshape(B, length, H, D).transpose(0, 2, 1, 3)  # (B, L, C) -> (B, H, L, D)
-
-    q = heads(y @ layer.q.weight.numpy().T + layer.q.bias.numpy(), T)  # (B, H, T, D)
-    kv = memory @ layer.kv.weight.numpy().T + layer.kv.bias.numpy()  # (B, S, 2C)
-    k, v = heads(kv[..., :C], S), heads(kv[..., C:], S)  # (B, H, S, D) each
-    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(D)  # (B, H, T, D) @ (B, H, D, S) -> (B, H, T, S)
+def cross_attention_table(q, k, src_mask):
+    """Masked, max-subtracted softmax of the scaled scores."""
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (B, H, T, D) @ (B, H, D, S) -> (B, H, T, S)
     scores = np.where(src_mask[:, None, None, :], scores, -np.inf)  # (B, S) -> (B, 1, 1, S)
-    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    weights /= weights.sum(axis=-1, keepdims=True)
-    merged = (weights @ v).transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, H, T, D) -> (B, T, H, D) -> (B, T, C)
-    return merged @ layer.proj.weight.numpy().T + layer.proj.bias.numpy()
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))  # exp(-inf) = 0 on padding
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
-def beam_step(scores, log_p, eos_id):
-    """Every (prefix, token) total, sorted best first with a stable sort (ties: lower flat index)."""
-    K, V = log_p.shape
-    candidates = (np.asarray(scores)[:, None] + log_p).ravel()  # (K, V) -> (K*V,)
-    live, finished = [], []
-    for flat in np.argsort(-candidates, kind="stable"):
-        score = float(candidates[flat])
-        if score == -np.inf or len(live) == K:
-            break
-        k, token = divmod(int(flat), V)
-        if token == eos_id:
-            finished.append((k, score))
-        else:
-            live.append((k, token, score))
-    return live, finished
+def beam_search_one(next_log_probs, beam, eos_id, max_len, alpha):
+    """Live prefixes as (tokens, S); finished as (score, order, tokens); the best finished wins."""
+
+    def penalty(n):
+        return ((5.0 + n) / 6.0) ** alpha
+
+    live, finished = [((), 0.0)], []
+    for step in range(1, max_len + 1):
+        extensions = []
+        for slot, (tokens, total) in enumerate(live):
+            log_p = next_log_probs(tokens)
+            extensions += [(total + float(log_p[t]), slot, t) for t in range(len(log_p)) if log_p[t] > -np.inf]
+        extensions.sort(key=lambda e: (-e[0], e[1], e[2]))  # best first; ties by slot, then token
+        next_live = []
+        for total, slot, token in extensions:
+            if len(next_live) == beam:
+                break
+            if token == eos_id:
+                finished.append((total / penalty(step), len(finished), live[slot][0]))
+            else:
+                next_live.append((live[slot][0] + (token,), total))
+        live = next_live
+        if step == max_len:
+            finished += [(total / penalty(step), len(finished) + i, tokens) for i, (tokens, total) in enumerate(live)]
+    score, _, tokens = max(finished, key=lambda f: (f[0], -f[1]))
+    return tokens, score
+
+
+def label_smoothing_floor(vocab_size, smoothing):
+    """Entropy of q: one class at 1 - s + s/V, V - 1 classes at s/V (0 log 0 = 0)."""
+    right, other = 1.0 - smoothing + smoothing / vocab_size, smoothing / vocab_size
+    entropy = -right * np.log(right)
+    if other > 0:
+        entropy -= (vocab_size - 1) * other * np.log(other)
+    return float(entropy)
