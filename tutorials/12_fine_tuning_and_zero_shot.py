@@ -214,7 +214,8 @@ for lr in (5e-5, 5e-3):
 # gradient work below it. Fine-tune with the lowest 3 of 6 layers frozen, and check that the
 # frozen weights do not move while the loss on the training batches falls. MiniLM also carries
 # BERT's pooler (a dense + tanh on [CLS]), which mean pooling never uses: it would get no
-# gradient, so freeze it too and the optimizer keeps no state for it.
+# gradient, so freeze it too and the optimizer keeps no state for it. (`tinygrad-lm finetune`
+# goes one step further: with mean pooling it builds the model without a pooler at all.)
 
 # %%
 model.load_state_dict(start)
