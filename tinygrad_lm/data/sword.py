@@ -356,6 +356,12 @@ def _run(command: list[str], cwd: Path, what: str) -> subprocess.CompletedProces
         ) from None
 
 
+def _by_hand(source: SwordSource) -> str:
+    """Where to put Debian 12's .deb by hand, and where to get it."""
+    url = f"http://deb.debian.org/debian/pool/main/s/{source.package}/{source.deb_name}"
+    return f"put {url} in {cache_dir() / 'downloads'}/"
+
+
 def _download_deb(source: SwordSource, dest: Path) -> Path:
     """The package's .deb: one put by hand in ``<cache>/downloads/``, else ``apt-get download``."""
     by_hand = sorted((cache_dir() / "downloads").glob(f"{source.package}_*.deb"))
@@ -367,7 +373,7 @@ def _download_deb(source: SwordSource, dest: Path) -> Path:
         lines = [line.strip() for line in result.stderr.splitlines() if line.startswith("E:")] or ["no .deb written"]
         raise CorpusUnavailableError(
             f"'apt-get download {source.package}' failed: {lines[-1]}; run 'sudo apt-get update' and retry, or "
-            f"put {source.deb_name} (from packages.debian.org) in {cache_dir() / 'downloads'}/"
+            f"{_by_hand(source)}"
         )
     return debs[-1]
 
@@ -390,7 +396,8 @@ def fetch_module(name: str) -> Path:
         if not _is_complete(extracted, source):
             raise ChecksumMismatchError(
                 f"{deb.name} (sha256 {deb_sha256}; Debian 12's is {source.deb_sha256}) does not hold the module "
-                f"files {source.module} this code was written against: corrupt or another release; it was not used"
+                f"files {source.module} this code was written against: corrupt or another release; it was not used; "
+                f"{_by_hand(source)}"
             )
         manifest = {"package": source.package, "deb": deb.name, "deb_sha256": deb_sha256,
                     "debian_12_build": deb_sha256 == source.deb_sha256, "files": source.files}
