@@ -138,7 +138,7 @@ def long_word_times(lengths, repeats):
     from tinygrad_lm.data.bpe import merge_word, merge_word_by_rescan
     from tinygrad_lm.data.bpe_files import load_gpt2_tokenizer
 
-    ranks, rng, out = load_gpt2_tokenizer()._ranks, random.Random(0), {}
+    ranks, rng, out = load_gpt2_tokenizer().merge_ranks, random.Random(0), {}
     for n in lengths:
         symbols = [rng.choice("etaoinshrdlucmfwyp") for _ in range(n)]
         loops = {"heap (merge_word)": lambda s=symbols: merge_word(s, ranks),

@@ -62,7 +62,7 @@ def test_endoftext_is_special_only_when_allowed(gpt2):
 def test_heap_merge_loop_equals_the_rescanning_loop(gpt2, small):
     rng = random.Random(0)
     for tok in (gpt2, small):
-        ranks = tok._ranks
+        ranks = tok.merge_ranks
         alphabet = sorted({c for pair in list(ranks)[:300] for part in pair for c in part})
         words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(300)]
         words += ["a" * n for n in range(1, 40)] + ["Ġ" * n for n in range(1, 40)] + ["ĠĠĊĊĠĠĠ", "=" * 77]
@@ -75,7 +75,7 @@ def test_a_long_word_equals_the_reference_loop(gpt2):
     gives the reference's tokens; bpe_speed.py times both as words grow."""
     rng = random.Random(1)
     word = "".join(rng.choice("etaoinshrdlucmfwyp") for _ in range(1500))
-    assert merge_word(list(word), gpt2._ranks) == merge_word_by_rescan(list(word), gpt2._ranks)
+    assert merge_word(list(word), gpt2.merge_ranks) == merge_word_by_rescan(list(word), gpt2.merge_ranks)
     assert gpt2.decode(gpt2.encode(word)) == word
 
 

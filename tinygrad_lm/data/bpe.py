@@ -48,8 +48,9 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -259,6 +260,11 @@ class BPETokenizer:
     def eot_id(self) -> int | None:
         """The id of ``<|endoftext|>``, or None when it is not a special token here."""
         return self.special_tokens.get(ENDOFTEXT)
+
+    @property
+    def merge_ranks(self) -> Mapping[tuple[str, str], int]:
+        """(left, right) -> rank (0 = the first merge learned), read-only: what `merge_word` takes."""
+        return MappingProxyType(self._ranks)
 
     def token_to_id(self, token: str) -> int | None:
         """The id of `token` (in byte-characters, or a special token), or None."""
