@@ -222,3 +222,19 @@ plt.close(fig)
 assert np.allclose(step_h, -alpha * h_t.grad, atol=1e-12) and np.allclose(step_u, -alpha * u_t.grad, atol=1e-12)
 assert costs[-1] < costs[0]
 print("kernel step == -alpha * autograd gradient; GloVe's cost fell")
+
+# %% [markdown]
+# ## Exercises
+#
+# In `tutorials/exercises/ch15.py`, checked by `pytest tutorials/exercises -k ch15` against
+# the library (reference solutions in `tutorials/solutions/ch15.py`):
+#
+# 1. `sgns_gradients`: the SGNS loss of one example and its gradients by hand, overflow-free:
+#    equal to the engine's `sgns_loss` and its backward, and -alpha times them equal to the
+#    kernel's step;
+# 2. `noise_table`: P(w) ~ count^0.75 and the integer cumulative table a kernel draws noise
+#    words from: equal to `Vocabulary.noise_cumulative`;
+# 3. `three_cos_add`: an analogy answered over a small table of vectors, the question's words
+#    left out: a planted analogy found, and the answers `evaluate_analogies` accepts;
+# 4. `glove_cost`: J with its weighting f(x) and its gradients, summed over every pair a word
+#    is in: equal to the engine's gradients of the same J.
