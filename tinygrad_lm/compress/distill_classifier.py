@@ -12,7 +12,9 @@ clipping at 1) with the student's dropout on. The student is the teacher's confi
 embeddings and head, or the same init trained with alpha = 0 (the baseline without
 distillation). Measured on the test split: accuracy, parameters, and the seconds to classify
 it (median of ``REPEATS``, ``os.getloadavg()`` beside them); the 2.5x speed target is the
-teacher's time over the student's.
+teacher's time over the student's. Also measured: the teacher with int8 per-channel weights
+(accuracy change, target <= 0.5 points) and pruned by magnitude to 30/50/70% without
+fine-tuning (``sparsity_no_finetune``).
 
 Left out: a student narrower than its teacher, the hidden-state term (the stored logits are
 all this loop keeps of the teacher), data augmentation.
@@ -39,9 +41,11 @@ from ..train.classifier_task import (
 )
 from ..train.rundir import weights_file
 from .distill import DistillError, copy_from_teacher, distillation_loss, picked_layers
-from .quantize import require_float
+from .prune import Masks
+from .quantize import quantize_model, require_float, weight_bytes
 
 REPEATS = 3
+SPARSITIES = (0.3, 0.5, 0.7)
 
 
 def classifier_student(teacher, n_layers, init="every-other"):
@@ -85,7 +89,7 @@ def _test_row(name, model, tokenizer, test, labels, max_length):
         start = time.perf_counter()
         logits = predict_logits(model, tokenizer, test.texts, max_length)
         times.append(time.perf_counter() - start)
-    return {"model": name, "parameters": model.num_parameters(),
+    return {"model": name, "parameters": model.num_parameters(), "weight_bytes": weight_bytes(model),
             "test_accuracy": float((logits.argmax(axis=1) == labels).mean()), "test_seconds": float(np.median(times))}
 
 
@@ -95,6 +99,7 @@ def main(argv=None):
     parser.add_argument("--student-layers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--train-texts", type=int, default=None, help="use only the first N training texts")
+    parser.add_argument("--test-texts", type=int, default=None, help="score only the first N test texts (a smoke test)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/compression_classifier.json"))
     args = parser.parse_args(argv)
     teacher, tokenizer, meta = load_model(weights_file(args.teacher, "fine-tune first with tinygrad-lm finetune"))
@@ -104,6 +109,8 @@ def main(argv=None):
     run = RunConfig.from_dict(meta["run_config"])
     splits = load_splits(run)
     train, test = splits["train"], splits["test"]
+    if args.test_texts:
+        test = dataclasses.replace(test, texts=test.texts[:args.test_texts], labels=test.labels[:args.test_texts])
     n = args.train_texts or len(train.texts)
     texts, train_labels = train.texts[:n], label_ids_of_model(train, meta["label_names"])[:n]
     test_labels = label_ids_of_model(test, meta["label_names"])
@@ -118,10 +125,19 @@ def main(argv=None):
         row = _test_row(f"student {args.student_layers} layers, {init} init, {how}", student, tokenizer, test,
                         test_labels, run.block_size)
         rows.append({**row, "final_train_loss": float(losses[-10:].mean())})
+    int8 = quantize_model(load_model(weights_file(args.teacher, "fine-tune first"))[0], "int8-channel")
+    rows.append({**_test_row("teacher, int8-channel weights", int8, tokenizer, test, test_labels, run.block_size),
+                 "parameters": teacher.num_parameters()})  # its int8 weights are arrays, not Parameters
     for row in rows[1:]:
         row["accuracy_kept"] = row["test_accuracy"] / rows[0]["test_accuracy"]
         row["speedup"] = rows[0]["test_seconds"] / row["test_seconds"]
-    result = {"teacher": args.teacher, "steps": args.steps, "train_texts": n, "test_texts": len(test.texts),
+    sparsity = []
+    for s in SPARSITIES:  # the teacher pruned by magnitude, no fine-tuning
+        pruned = load_model(weights_file(args.teacher, "fine-tune first"))[0]
+        Masks.magnitude(pruned, s).apply()
+        logits = predict_logits(pruned, tokenizer, test.texts, run.block_size)
+        sparsity.append({"sparsity": s, "test_accuracy": float((logits.argmax(axis=1) == test_labels).mean())})
+    result = {"teacher": args.teacher, "sparsity_no_finetune": sparsity, "steps": args.steps, "train_texts": n, "test_texts": len(test.texts),
               "load_average_before": load_before, "load_average_after": os.getloadavg(), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

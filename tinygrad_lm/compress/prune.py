@@ -51,9 +51,10 @@ class PruneError(ValueError):
 
 
 def prunable_weights(model):
-    """[(name, Parameter)] of the Linear weights inside the Transformer blocks, in walk order."""
+    """[(name, Parameter)] of the Linear weights inside the Transformer blocks (a GPT's ``blocks.``, a
+    BERT's ``bert.blocks.``), in walk order."""
     return [(f"{name}.weight", module.weight) for name, module in model.named_modules()
-            if isinstance(module, Linear) and name.startswith("blocks.")]
+            if isinstance(module, Linear) and ".blocks." in f".{name}"]
 
 
 def _check_sparsity(sparsity):
