@@ -283,3 +283,17 @@ assert abs(quantized_losses["int8-channel"] - dense_loss) < 0.05
 assert structured.num_parameters() < model.num_parameters()
 assert all(c[2] <= c[1] + 0.01 for c in curve)  # fine-tuning did not make a pruned model worse
 print("int8 per channel within 0.05 nats; the structured model is smaller; fine-tuning recovered pruned loss")
+
+# %% [markdown]
+# ## Exercises
+#
+# In `tutorials/exercises/ch16.py`, checked by `pytest tutorials/exercises -k ch16` against
+# the library (reference solutions in `tutorials/solutions/ch16.py`):
+#
+# 1. `quantize_symmetric_int8`: section 1's scales per channel or per group, q and q s: the
+#    same integers as `quantize_int8`, the half-step bound, and an outlier confined to its group;
+# 2. `global_magnitude_masks`: section 2's one ranking of |w| over several matrices: the masks
+#    of `Masks.magnitude(scope="global")` on a small GPT, smaller matrices losing more;
+# 3. `distillation_loss_and_gradient`: section 3's loss with its hard term, and the gradient
+#    alpha T (p_s - p_t) / N + (1 - alpha) (p - onehot) / N: equal to `distillation_loss` and
+#    its backward, overflow-free.
