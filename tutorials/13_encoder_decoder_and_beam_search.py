@@ -367,22 +367,6 @@ print(f"checked: copy accuracy {copy_accuracy:.1%}, diagonal cross-attention {di
 # In `tutorials/exercises/ch13.py`, checked by `pytest tutorials/exercises -k ch13` against
 # the library (reference solutions in `tutorials/solutions/ch13.py`):
 #
-# 1. `best_hypothesis`: section 7's GNMT score S(y) / ((5 + n) / 6)^alpha, n counting the eos
-#    (or not, for a hypothesis cut at the limit), and the best of a list of finished
-#    hypotheses: the one `beam_hypotheses` ranks first;
-# 2. `cross_attention`: section 2's formula in NumPy from a `MultiHeadAttention(cross=True)`'s
-#    weights, pad keys at -inf: equal to the layer, and unchanged when padding is appended to
-#    the memory, whatever it holds;
-# 3. `beam_step`: section 5's step for one source, the K * V extensions walked best first
-#    (ties to the lower flat index), eos extensions finished, K live ones kept: equal to the
-#    library's step, and a whole beam search built on it finds the library's hypotheses.
-
-# %% [markdown]
-# ## Exercises
-#
-# In `tutorials/exercises/ch13.py`, checked by `pytest tutorials/exercises -k ch13` against
-# the library (reference solutions in `tutorials/solutions/ch13.py`):
-#
 # 1. `cross_attention_table`: section 2's (B, H, T, S) table in NumPy from queries and keys,
 #    padding exactly 0; it must equal `Seq2Seq.cross_attention_weights` on a small model;
 # 2. `beam_search_one`: section 5's beam search for one source in plain Python over any
