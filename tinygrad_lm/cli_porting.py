@@ -50,7 +50,8 @@ def add_golden_parser(subparsers) -> None:
                                    "seed, and per tensor name/shape/dtype/description/tolerance) and "
                                    "tensors.safetensors. Configs (the first is the default): "
                                    + "; ".join(f"{what} {'|'.join(names)}" for what, (_, names) in GENERATORS.items())
-                                   + ". all-MiniLM-L6-v2 and wordpiece-minilm download MiniLM on first use.")
+                                   + ". all-MiniLM-L6-v2 and wordpiece-minilm download MiniLM on first use; "
+                                   "bpe-gpt2 downloads GPT-2's vocabulary on first use.")
     parser.add_argument("--what", required=True, choices=list(GENERATORS), help="what the bundle holds")
     parser.add_argument("--config", metavar="NAME", help="which config (default: the first listed above)")
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write (created)")

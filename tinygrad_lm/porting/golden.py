@@ -6,8 +6,11 @@ Each ``what`` has a generator and a default config:
     bert        bert-tiny (on demand), all-MiniLM-L6-v2 (downloads; on demand)      bert_golden.py
     ops         float64, float32: every op of the registry (committed)               ops_golden.py
     tokenizers  char-byte, wordpiece (a small vocabulary trained here; committed),
-                wordpiece-minilm (MiniLM's vocab.txt; downloads; on demand)          small_golden.py
+                wordpiece-minilm (MiniLM's vocab.txt; downloads; on demand),
+                bpe (a small byte-level BPE trained here; committed),
+                bpe-gpt2 (GPT-2's files; downloads; on demand)                      small_golden.py
     optim       quadratic: SGD (momentum), Adam, AdamW for 10 steps (committed)      small_golden.py
+    seq2seq     tiny: 2+2 post-LN layers, padded batch, 3 AdamW steps (committed)    seq2seq_golden.py
 
 Left out: choosing batch sizes or seeds from the command line (a bundle is a fixed reference).
 """
