@@ -5,11 +5,13 @@
         quantized (``compress.files``); ``tinygrad-lm sample --checkpoint DIR2`` and
         ``tinygrad-lm eval --checkpoint DIR2`` read it. Prints the file sizes and their ratio.
     tinygrad-lm prune --checkpoint DIR --out DIR2 [--sparsity S] [--scope global|layer]
-                      [--rounds R] [--steps N] [--lr LR] [--heads K] [--neurons H]
+                      [--rounds R] [--steps N] [--lr LR] [--neurons H]
         a GPT run: magnitude pruning of the block weights to sparsity S (in (0, 1)), in R rounds
         of prune + N fine-tuning steps each (masks re-applied after every step), or structured
-        pruning (``--heads K`` keeps K heads per layer, ``--neurons H`` H MLP neurons), and
-        writes DIR2/best.safetensors; prints the validation loss before and after.
+        pruning of the MLPs (``--neurons H`` keeps the H strongest neurons per block, and the
+        saved run is smaller), and writes DIR2/best.safetensors; prints the validation loss before
+        and after. Head pruning is in ``compress.prune`` (Python): a head-pruned GPT cannot yet
+        generate with the KV cache (see its docstring).
     tinygrad-lm distill --teacher DIR [--student-layers N] [--out DIR2] [--init every-other|scratch]
                         [key=value ...]
         a GPT run: trains a student of N layers (default half the teacher's) on the teacher's
@@ -54,9 +56,9 @@ def run_quantize(args) -> int:
 
 
 def add_prune_parser(subparsers) -> None:
-    parser = subparsers.add_parser("prune", help="prune a GPT run's weights (magnitude or heads/neurons) and fine-tune",
+    parser = subparsers.add_parser("prune", help="prune a GPT run's weights (magnitude or MLP neurons) and fine-tune",
                                    description="Unstructured magnitude pruning with masks kept through fine-tuning, "
-                                   "or structured pruning of attention heads and MLP neurons.")
+                                   "or structured pruning of MLP neurons.")
     parser.add_argument("--checkpoint", required=True, metavar="DIR", help="a GPT run directory (or checkpoint file)")
     parser.add_argument("--out", required=True, metavar="DIR2", help="the new run directory")
     parser.add_argument("--sparsity", type=float, default=0.5, help="fraction of block weights set to zero, in (0, 1)")
@@ -65,7 +67,6 @@ def add_prune_parser(subparsers) -> None:
     parser.add_argument("--rounds", type=int, default=1, help="prune + fine-tune rounds up to --sparsity (default 1)")
     parser.add_argument("--steps", type=int, default=100, help="fine-tuning steps per round (default 100; 0: none)")
     parser.add_argument("--lr", type=float, default=3e-4, help="fine-tuning learning rate (default 3e-4)")
-    parser.add_argument("--heads", type=int, metavar="K", help="structured: keep K attention heads per layer")
     parser.add_argument("--neurons", type=int, metavar="H", help="structured: keep H MLP neurons per layer")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run_prune)
@@ -73,7 +74,7 @@ def add_prune_parser(subparsers) -> None:
 
 def run_prune(args) -> int:
     report = prune_run(args.checkpoint, args.out, sparsity=args.sparsity, scope=args.scope, rounds=args.rounds,
-                       steps=args.steps, lr=args.lr, heads=args.heads, neurons=args.neurons)
+                       steps=args.steps, lr=args.lr, neurons=args.neurons)
     if args.json:
         print(json.dumps(report))
         return 0
