@@ -29,6 +29,16 @@ def test_grad_norm_is_the_norm_of_all_gradients_joined(make_param, norm_type):
     assert grad_norm(params, norm_type) == pytest.approx(expected, rel=1e-14)
 
 
+def test_float32_norm_is_the_float64_sum_of_squares_bit_for_bit(make_param):
+    # The 2-norm squares every float32 entry in float64 and sums each gradient with NumPy's
+    # own sum, gradient by gradient in order: the exact value a float64 copy of each would give.
+    rng = np.random.default_rng(5)
+    grads = [rng.standard_normal(shape).astype(np.float32) * 10.0 ** k for k, shape in enumerate(((64, 48), (4097,), (3,)))]
+    params = with_grads(make_param, *grads, dtype=np.float32)
+    expected = sum(float(np.sum(g.astype(np.float64) * g.astype(np.float64))) for g in grads) ** 0.5
+    assert grad_norm(params) == expected
+
+
 def test_clipping_scales_to_max_norm_and_returns_the_norm_before(make_param):
     # grads [3] and [4]: norm 5; max_norm 1 -> scale 1 / (5 + 1e-6), so [0.6, 0.8] (to 2e-7).
     a, b = with_grads(make_param, [3.0], [4.0])

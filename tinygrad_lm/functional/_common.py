@@ -52,24 +52,38 @@ def constant_array(value, like, dtype=None, where="a constant argument (targets,
 
 def layer_norm_args(x, weight, bias, eps):
     """Check layer_norm's arguments; returns (x, weight, bias) with None left as None."""
-    x = float_tensor("layer_norm", x)
-    if x.ndim == 0 or x.shape[-1] == 0:
-        raise ShapeError(f"layer_norm: x needs a non-empty last axis to normalise, got shape {x.shape}")
-    channels = x.shape[-1]
-    params = []
-    for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None:
-            (p,) = operands("layer_norm", p)
-            if p.shape != (channels,):
-                raise ShapeError(
-                    f"layer_norm: {name} has shape {p.shape} but x {x.shape} has last dimension "
-                    f"C={channels}; {name} must have shape ({channels},)"
-                )
-            x, p = operands("layer_norm", x, p, broadcast=False)  # one float dtype, or DTypeError
-        params.append(p)
+    if host_floats(x, *(p for p in (weight, bias) if p is not None)):  # the hot path: no conversions
+        _check_normalised_axis(x)
+        _check_layer_norm_param(x, "weight", weight)
+        _check_layer_norm_param(x, "bias", bias)
+    else:
+        x = float_tensor("layer_norm", x)
+        _check_normalised_axis(x)
+        params = []
+        for name, p in (("weight", weight), ("bias", bias)):
+            if p is not None:
+                (p,) = operands("layer_norm", p)
+                _check_layer_norm_param(x, name, p)
+                x, p = operands("layer_norm", x, p, broadcast=False)  # one float dtype, or DTypeError
+            params.append(p)
+        weight, bias = params
     if not eps >= 0:
         raise ValueError(f"layer_norm: eps must be >= 0, got {eps}")
-    return x, params[0], params[1]
+    return x, weight, bias
+
+
+def _check_normalised_axis(x):
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ShapeError(f"layer_norm: x needs a non-empty last axis to normalise, got shape {x.shape}")
+
+
+def _check_layer_norm_param(x, name, p):
+    channels = x.shape[-1]
+    if p is not None and p.shape != (channels,):
+        raise ShapeError(
+            f"layer_norm: {name} has shape {p.shape} but x {x.shape} has last dimension "
+            f"C={channels}; {name} must have shape ({channels},)"
+        )
 
 
 def cross_entropy_args(logits, targets, ignore_index, label_smoothing, weight, reduction):
@@ -261,10 +275,42 @@ def contiguous(a):
     return array_module(a).asarray(a, order="C")
 
 
+def host_floats(*values):
+    """True when every value is a Tensor holding a NumPy array, all of one floating dtype.
+
+    ``operands`` would hand such arguments back unchanged (one device, one float dtype, no
+    casts), so a hot-path wrapper may skip it and keep only its own shape checks. Anything
+    else (numbers, lists, integer or mixed dtypes, CuPy arrays) takes the checked path.
+    """
+    dtype = None
+    for value in values:
+        if not isinstance(value, Tensor) or type(value.data) is not np.ndarray:
+            return False
+        if dtype is None:
+            dtype = value.data.dtype
+        elif value.data.dtype != dtype:
+            return False
+    return dtype is not None and dtype.kind == "f"
+
+
 def linear_args(x, weight, bias):
     """Check linear's arguments: x (..., in), weight (out, in), bias (out,) or None; one float dtype."""
+    if host_floats(x, weight) and (bias is None or host_floats(x, bias)):
+        _check_linear_shapes(x, weight)
+        _check_linear_bias(weight, bias)
+        return x, weight, bias
     x = float_tensor("linear", x)
     (weight,) = operands("linear", weight)
+    _check_linear_shapes(x, weight)
+    x, weight = operands("linear", x, weight, broadcast=False)  # one float dtype, or DTypeError
+    if bias is not None:
+        (bias,) = operands("linear", bias)
+        _check_linear_bias(weight, bias)
+        x, bias = operands("linear", x, bias, broadcast=False)
+    return x, weight, bias
+
+
+def _check_linear_shapes(x, weight):
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
@@ -272,11 +318,9 @@ def linear_args(x, weight, bias):
             f"linear: x has shape {x.shape} but weight {weight.shape} expects a last axis of "
             f"in_features = {weight.shape[1]}"
         )
-    x, weight = operands("linear", x, weight, broadcast=False)  # one float dtype, or DTypeError
-    if bias is not None:
-        (bias,) = operands("linear", bias)
-        if bias.shape != (weight.shape[0],):
-            raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},) to match weight {weight.shape}, "
-                             f"got {bias.shape}")
-        x, bias = operands("linear", x, bias, broadcast=False)
-    return x, weight, bias
+
+
+def _check_linear_bias(weight, bias):
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},) to match weight {weight.shape}, "
+                         f"got {bias.shape}")

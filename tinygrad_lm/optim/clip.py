@@ -45,8 +45,10 @@ def _total_norm(grads, norm_type):
     total = 0.0
     for g in grads:
         xp = array_module(g)
-        g64 = g.astype(xp.float64, copy=False)
-        total += float(xp.sum(g64 * g64)) if norm_type == 2.0 else float(xp.sum(xp.abs(g64) ** norm_type))
+        if norm_type == 2.0:  # the squares of the float64 values, in one pass and one temporary
+            total += float(xp.sum(xp.square(g, dtype=xp.float64)))
+        else:
+            total += float(xp.sum(xp.abs(g.astype(xp.float64, copy=False)) ** norm_type))
     return total ** (1.0 / norm_type)
 
 

@@ -214,6 +214,10 @@ class Optimizer:
 
     def _check_devices(self, index, param, grad):
         """The parameter, its gradient and its state arrays must share a device (module docstring)."""
+        state = self.state[index]
+        if type(param.data) is np.ndarray and type(grad) is np.ndarray and all(  # exactly NumPy's: host arrays
+                type(value) is np.ndarray or _is_scalar(value) for value in state.values()):
+            return  # all on the host: the usual case, decided without asking each array its device
         where = f"{type(self).__name__}.step"
         if device_of(grad) != param.device:
             raise DeviceError(f"{where}: {self._label(index)} is on {param.device} but its gradient is "

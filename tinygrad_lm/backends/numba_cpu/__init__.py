@@ -16,13 +16,14 @@ the work:
     _math.py          exp, erf for float32 data            polynomials that vectorise
 
 Every loop is compiled with ``cache=True`` (the machine code is kept in ``__pycache__``, so
-only the first run after a change pays the compile time), ``error_model="numpy"`` (no
-zero-division check, which would stop LLVM from vectorising; see ``_math.py``) and
-``parallel=True``: ``prange``
-splits rows, batch entries or elements between threads (``NUMBA_NUM_THREADS``), for calls
-with at least ``_wrappers.PARALLEL_FROM`` elements of work; smaller calls stay on the calling
-thread (``_wrappers.launch``). No two threads write the same element, and every sum runs in
-a fixed order, so results do not depend on the number of threads.
+only the first run after a change pays the compile time) and ``error_model="numpy"`` (no
+zero-division check, which would stop LLVM from vectorising; see ``_math.py``), on its first
+call and only in the version that call needs (``_wrappers.loop``): serial for calls below the
+loop's size threshold or with one thread, ``parallel=True`` above it, where ``prange`` splits
+rows, batch entries or elements between threads (``NUMBA_NUM_THREADS``). A one-thread run or
+a gradient check never compiles a parallel loop, which takes about twice as long to compile.
+No two threads write the same element, and every sum runs in a fixed order, so results do
+not depend on the number of threads.
 
 With ``NUMBA_DISABLE_JIT=1`` the same code runs as plain Python (``prange`` is ``range``),
 which is how you step through a kernel in a debugger. Importing this module imports Numba;

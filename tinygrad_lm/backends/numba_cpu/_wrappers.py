@@ -19,9 +19,10 @@ short), and a run compiles only the versions it calls: a parallel loop takes abo
 as long to compile as a serial one, and one-thread runs, gradient checks and small models
 never compile a parallel version at all. Both versions do the same arithmetic in the same
 order per element or row (``prange`` only splits the iterations), so they agree bit for bit
-(tests/backends/test_numba_parity.py), except where LLVM vectorises a reassociated sum
-differently in the two compilations: such a loop says ``one_version=True`` and runs its
-parallel version on the calling thread alone (``numba.set_num_threads`` is per thread).
+(tests/backends/test_numba_parity.py). Keep a reassociated sum in a loop of its own, with no
+store beside it: LLVM then vectorises it the same way in both (layer_norm_bwd's row sums,
+once in the loop that also wrote gw, were vectorised only in the parallel version, and the
+two versions' gx differed in the last bits).
 
 Importing this module sets ``OMP_WAIT_POLICY=PASSIVE`` unless the variable is already set.
 Numba's OpenMP threads otherwise busy-wait after every parallel loop, taking the cores that
@@ -64,13 +65,9 @@ def as_input(a, dtype=None):
 class Loop:
     """A ``prange`` loop body and its two compiled versions, each compiled on its first call."""
 
-    def __init__(self, body, parallel_from, one_version, options):
+    def __init__(self, body, parallel_from, options):
         self.parallel_from = parallel_from
         self.parallel = numba.njit(cache=True, parallel=True, error_model="numpy", **options)(body)
-        self.serial = None  # one_version: the parallel version on one thread (see launch)
-        if one_version:
-            LOOPS.append(self)
-            return
         serial_body = types.FunctionType(body.__code__, body.__globals__, body.__name__, body.__defaults__,
                                          body.__closure__)
         serial_body.__qualname__ = f"{body.__qualname__}_serial"  # its own entries in Numba's cache
@@ -78,9 +75,9 @@ class Loop:
         LOOPS.append(self)
 
 
-def loop(parallel_from=PARALLEL_FROM, one_version=False, **options):
+def loop(parallel_from=PARALLEL_FROM, **options):
     """``@loop(fastmath=...)``: a ``Loop`` of the decorated body; ``options`` go to ``numba.njit``."""
-    return lambda body: Loop(body, parallel_from, one_version, options)
+    return lambda body: Loop(body, parallel_from, options)
 
 
 def launch(kernel_loop, work, *args):
@@ -88,14 +85,7 @@ def launch(kernel_loop, work, *args):
     may use more than one thread here, else its serial version, called with ``args``."""
     if work >= kernel_loop.parallel_from and numba.get_num_threads() > 1:
         return kernel_loop.parallel(*args)
-    if kernel_loop.serial is not None:
-        return kernel_loop.serial(*args)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        return kernel_loop.parallel(*args)
-    finally:
-        numba.set_num_threads(threads)
+    return kernel_loop.serial(*args)
 
 
 def float16_via_float32(kernel=None, *, statistics=0):

@@ -175,9 +175,7 @@ def layer_norm_fwd(x, weight, bias, eps):
     return y, mean, rstd
 
 
-# one_version: a serial compilation vectorised the float64 row sums in another order (gx
-# differed in its last bits), so calls too small to split run the parallel version on one thread.
-@loop(parallel_from=ROWS_PARALLEL_FROM, one_version=True, fastmath={"reassoc"})
+@loop(parallel_from=ROWS_PARALLEL_FROM, fastmath={"reassoc"})
 def _layer_norm_bwd_rows(x, weight, mean, rstd, gy, gx, gw_blocks, gb_blocks):
     n, c = x.shape
     for block in prange(gw_blocks.shape[0]):  # rows block*32 .. block*32 + 31
@@ -185,17 +183,17 @@ def _layer_norm_bwd_rows(x, weight, mean, rstd, gy, gx, gw_blocks, gb_blocks):
             mu, r = np.float64(mean[i]), np.float64(rstd[i])  # float64: x - mu of float32 near its max overflows
             mean_g = 0.0  # mean_j(gxhat) over row i
             mean_gx = 0.0  # mean_j(gxhat * xhat)
-            for j in range(c):
+            for j in range(c):  # the row sums alone in their loop, which then vectorises
                 xhat = (np.float64(x[i, j]) - mu) * r
                 g = gy[i, j] * weight[j]
                 mean_g += g
                 mean_gx += g * xhat
-                gw_blocks[block, j] += gy[i, j] * xhat  # this block's share of gw and gb
-                gb_blocks[block, j] += gy[i, j]
             mean_g /= c
             mean_gx /= c
             for j in range(c):
                 xhat = (np.float64(x[i, j]) - mu) * r
+                gw_blocks[block, j] += gy[i, j] * xhat  # this block's share of gw and gb
+                gb_blocks[block, j] += gy[i, j]
                 gx[i, j] = r * (gy[i, j] * weight[j] - mean_g - xhat * mean_gx)
 
 
