@@ -16,6 +16,16 @@ the task's train and validation losses (and, for a BERT, accuracies) are estimat
 curve is redrawn, and the full state is checkpointed to ``checkpoint.safetensors``; when the
 validation loss improves, the weights also go to ``best.safetensors`` (used for sampling).
 
+Exact validation (GPT runs, ``Trainer(..., exact_val=True)``): the task's validation loss is
+an estimate over ``eval_iters`` random windows drawn anew at each step, so with few windows
+its noise can exceed what the weights improve between two evaluations and exhaust the
+patience of a run that is still improving (tests/train/test_exact_validation.py shows one).
+With ``exact_val`` each evaluation also logs ``val_loss_exact``, the mean loss over every
+non-overlapping block_size window of the validation split (``evaluate.split_loss``: the same
+windows each time, so the same weights give the same number), and best weights and early
+stopping follow it. It costs one forward pass over the validation split per evaluation. Keep
+it the same for the whole run: a resume that switches it compares the two kinds of number.
+
 Resume is exact: the checkpoint holds the weights, the optimizer moments, the step, the
 batch sampler's RNG state and the model's dropout RNG state, so 100 steps + resume + 100
 steps give bit-identical losses to 200 steps straight. A run resumes when its output
@@ -69,6 +79,8 @@ from ..optim import (
     warmup_cosine,
 )
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .config import ConfigError
+from .evaluate import split_loss
 from .plot import plot_losses
 from .rundir import (
     BEST,
@@ -98,11 +110,16 @@ class Trainer:
     ``Trainer(config, out_dir).run()`` returns a summary dict (final losses, step time). The
     constructor checks the text and the memory estimate, then locks ``out_dir`` (released when
     ``run`` returns or raises) and loads its checkpoint, if any; ``overwrite=True`` deletes a
-    previous run's files first instead of resuming.
+    previous run's files first instead of resuming. ``exact_val=True`` (a GPT run only) follows
+    the exact validation loss (see the module docstring).
     """
 
-    def __init__(self, config, out_dir, progress=True, overwrite=False):
+    def __init__(self, config, out_dir, progress=True, overwrite=False, exact_val=False):
         self.config, self.out_dir, self.progress = config, Path(out_dir), progress
+        if exact_val and config.model != "gpt":
+            raise ConfigError(f"exact_val: only a GPT run has one validation token stream to evaluate exactly, "
+                              f"not model={config.model!r}; leave exact_val off")
+        self.exact_val = exact_val
         self.device = check_device(config.device, "train")  # before any work: fail fast without a GPU
         check_out_path(self.out_dir)
         self.task = make_task(config)  # reads and checks the text (and the memory estimate)
@@ -230,12 +247,21 @@ class Trainer:
         return value
 
     def evaluate(self):
-        """The task's metrics at this step: {"train_loss", "val_loss", ...} (see tasks.py)."""
-        return self.task.evaluate(self.step)
+        """The task's metrics at this step: {"train_loss", "val_loss", ...} (see tasks.py); with
+        ``exact_val`` also "val_loss_exact", which is then the "monitor" best and early stopping follow."""
+        metrics = self.task.evaluate(self.step)
+        if self.exact_val:
+            exact = split_loss(self.model, self.task.val_ids, self.config.block_size, self.config.batch_size)
+            metrics = {**metrics, "val_loss_exact": exact, "monitor": exact}
+        return metrics
+
+    def _describe(self, record):
+        exact = f"; exact val loss {record['val_loss_exact']:.4f}" if "val_loss_exact" in record else ""
+        return self.task.describe(record) + exact
 
     def _checkpoint_and_log(self, started):
         metrics = self.evaluate()
-        if not (math.isfinite(metrics["val_loss"]) and math.isfinite(metrics["train_loss"])):
+        if not all(math.isfinite(metrics[key]) for key in ("val_loss", "train_loss", "monitor") if key in metrics):
             raise self._diverged(f"the estimated loss at step {self.step} is train {metrics['train_loss']}, "
                                  f"val {metrics['val_loss']}")
         val = metrics.get("monitor", metrics["val_loss"])
@@ -293,7 +319,7 @@ class Trainer:
         while self.step < c.max_iters:
             if self.step % c.eval_interval == 0 and self.step != self.saved_step:  # a resumed step is saved
                 last_eval = self._checkpoint_and_log(started)
-                bar.write(self.task.describe(last_eval))
+                bar.write(self._describe(last_eval))
                 if self._complete():
                     bar.write(f"early stopping: no val improvement in {self.stale_evals} evaluations")
                     break
@@ -306,7 +332,7 @@ class Trainer:
             bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_s:,.0f}")
             bar.update(1)
         if self.step == c.max_iters and (last_eval is None or last_eval["step"] != self.step):
-            bar.write(self.task.describe(self._checkpoint_and_log(started)))
+            bar.write(self._describe(self._checkpoint_and_log(started)))
         bar.close()
         return self._summary(losses, step_times, started, already_complete=False)
 
