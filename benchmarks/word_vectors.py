@@ -20,8 +20,9 @@ interleaved in rotating order, ``--repeats`` rounds. Timed: training only (gensi
 / seconds, the same count for both. Each trained model is scored by tinygrad_lm.vectors.evaluate
 (gensim's conventions): Google analogies 3CosAdd and 3CosMul, WS-353 and SimLex-999 Spearman;
 gensim's own ``evaluate_word_analogies`` and ``evaluate_word_pairs`` are run on gensim's vectors
-too, a check that our evaluator reproduces it. Quality is the mean over the rounds (training is
-random: different seeds per library, Hogwild races with 2 threads); speed the median.
+too, a check that our evaluator reproduces it. Quality is the mean over the rounds; with one thread a
+seed fixes a library's model, so ``--vary-seed`` (seed 1 + round) is what makes the rounds sample
+training noise (the two libraries never draw the same random numbers); speed is the median.
 ``--glove`` adds one GloVe training (25 epochs, window 10; no gensim peer) scored the same way.
 The load average (os.getloadavg) is recorded before and after every run: the machine is shared.
 
@@ -78,7 +79,7 @@ def scores(vectors, folder):
             "simlex999": sl["spearman"], "simlex999_pairs": sl["pairs"]}
 
 
-def child(library, model, threads, quick):
+def child(library, model, threads, quick, seed):
     """Train one model in this process and print its JSON (run by run_python_json)."""
     import numpy as np
 
@@ -86,17 +87,17 @@ def child(library, model, threads, quick):
     from tinygrad_lm.vectors.keyed import WordVectors
     from tinygrad_lm.vectors.vocab import Vocabulary, split_sentences
 
-    settings = QUICK_SETTINGS if quick else SETTINGS
+    settings = {**(QUICK_SETTINGS if quick else SETTINGS), "seed": seed}
     load_before = os.getloadavg()
     tokens = load_tokens(quick)
     folder = fetch_eval_sets()
-    result = {"library": library, "model": model, "threads": threads}
+    result = {"library": library, "model": model, "threads": threads, "seed": seed}
     if library == "tinygrad_lm":
         from tinygrad_lm.vectors.glove import GloveConfig, train_glove
         from tinygrad_lm.vectors.word2vec import Word2VecConfig, train_word2vec
 
         if model == "glove":
-            glove = QUICK_GLOVE_SETTINGS if quick else GLOVE_SETTINGS
+            glove = {**(QUICK_GLOVE_SETTINGS if quick else GLOVE_SETTINGS), "seed": seed}
             vectors = train_glove(tokens, GloveConfig(**glove, threads=threads), progress=False)
         else:
             config = Word2VecConfig(**settings, cbow=model == "cbow", threads=threads)
@@ -128,10 +129,10 @@ def child(library, model, threads, quick):
     print(json.dumps(result))
 
 
-def run_one(library, model, threads, quick):
+def run_one(library, model, threads, quick, seed):
     env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "NUMBA_NUM_THREADS": str(max(2, threads))}
-    code = f"from word_vectors import child; child({library!r}, {model!r}, {threads}, {quick})"
+    code = f"from word_vectors import child; child({library!r}, {model!r}, {threads}, {quick}, {seed})"
     print(f"  {library} {model} {threads} thread(s) ...", file=sys.stderr, flush=True)
     return run_python_json(code, env=env, timeout=3600)
 
@@ -159,6 +160,8 @@ def main():
     parser.add_argument("--thread-counts", default="1,2", help="thread counts to measure (default 1,2)")
     parser.add_argument("--models", default="sg,cbow", help="Word2Vec variants: sg, cbow (default both)")
     parser.add_argument("--glove", action="store_true", help="also train GloVe once per thread count")
+    parser.add_argument("--vary-seed", action="store_true", help="seed 1 + round number instead of 1 in every round "
+                        "(with one thread a seed fixes the result, so this is how rounds sample training noise)")
     args = finish_args(parser, parser.parse_args(), repeats=REPEATS, quick_repeats=QUICK_REPEATS)
     thread_counts = [int(t) for t in args.thread_counts.split(",")]
     models = args.models.split(",")
@@ -173,9 +176,9 @@ def main():
     for r in range(args.repeats):
         first = r % len(contenders)
         for lib, model, threads in contenders[first:] + contenders[:first]:
-            runs.append(run_one(lib, model, threads, args.quick))
+            runs.append(run_one(lib, model, threads, args.quick, 1 + r if args.vary_seed else 1))
     if args.glove:
-        runs += [run_one("tinygrad_lm", "glove", t, args.quick) for t in thread_counts]
+        runs += [run_one("tinygrad_lm", "glove", t, args.quick, 1) for t in thread_counts]
     keys = ["words_per_second", "analogy_3cosadd", "analogy_3cosmul", "analogy_coverage", "ws353", "simlex999"]
     table = summary_rows(runs, keys)
     rows = []
@@ -193,8 +196,9 @@ def main():
     settings = {"word2vec": QUICK_SETTINGS if args.quick else SETTINGS, "glove": (QUICK_GLOVE_SETTINGS if args.quick
                 else GLOVE_SETTINGS) if args.glove else None, "repeats": args.repeats, "quick": args.quick,
                 "threads": thread_counts, "models": models, "gensim": gensim_version,
+                "seeds": "1 + round" if args.vary_seed else "1 in every round (one thread: the same model each round)",
                 "timing": "training only, one fresh process per run, contenders in rotating order; words/s = "
-                          "epochs x corpus tokens / seconds; quality = mean over rounds, speed = median"}  # fmt: skip
+                          "epochs x corpus tokens / seconds; quality = mean over rounds, speed = median", "output": str(args.out)}  # fmt: skip
     summary = [{"model": m, "threads": t, "library": lib, **row} for (m, t, lib), row in sorted(table.items())]
     out_json = args.out / "word_vectors.json"
     write_json(out_json, {"benchmark": "word_vectors", "command": command_line(), "machine": machine,
