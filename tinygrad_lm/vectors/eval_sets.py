@@ -31,6 +31,7 @@ from tinygrad_lm.data.corpora import (
     cache_dir,
     pip_download,
     sha256_bytes,
+    staging_folder,
 )
 from tinygrad_lm.data.pretrained_files import downloads_dir
 
@@ -95,15 +96,17 @@ def fetch_eval_sets() -> Path:
     final = eval_dir()
     if _is_complete(final):
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".word_vector_eval.{os.getpid()}.tmp"
-    staging.mkdir(exist_ok=True)
+    staging = staging_folder(final)  # beside the entry; a killed fetch's stale ones are removed first
     try:
         with tempfile.TemporaryDirectory(prefix="tinygrad_lm_gensim_") as download_folder:
             extract_eval_files(_wheel(Path(download_folder)), staging)
         if final.exists():
             shutil.rmtree(final)
-        os.replace(staging, final)
+        try:
+            os.replace(staging, final)
+        except OSError:
+            if not _is_complete(final):  # not another process finishing first
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
