@@ -74,11 +74,11 @@ def sgns_step(h, targets, n_targets, syn1neg, alpha, grad_h):
     grad_h[:] = 0.0
     for k in range(n_targets):
         row = syn1neg[targets[k]]
-        score = 0.0
+        score = h.dtype.type(0.0)  # the tables' precision: float64 arithmetic on float32 rows is 1.7x slower
         for d in range(dim):
             score += h[d] * row[d]
         label = 1.0 if k == 0 else 0.0
-        g = alpha * (label - sigmoid(score))
+        g = h.dtype.type(alpha * (label - sigmoid(score)))
         for d in range(dim):
             grad_h[d] += g * row[d]
             row[d] += g * h[d]
