@@ -16,7 +16,7 @@ def run_dir(tmp_path_factory):
     (root / "text.txt").write_text(text)
     out = root / "run"
     assert cli.main(["train", "--preset", "tiny", "--text", str(root / "text.txt"), "--out", str(out), "--no-progress",
-                     "--kernels", "numpy", "max_iters=30", "eval_interval=15", "n_embd=64", "block_size=16"]) == 0
+                     "--kernels", "numpy", "max_iters=30", "eval_interval=30", "n_embd=64", "block_size=16"]) == 0
     return out
 
 

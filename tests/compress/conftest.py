@@ -20,6 +20,6 @@ def gpt_run(tmp_path_factory):
     text.write_text("".join(np.random.default_rng(0).choice(WORDS, size=3000)))
     out = root / "run"
     code = cli.main(["train", "--preset", "tiny", "--text", str(text), "--out", str(out), "--no-progress",
-                     "--kernels", "numpy", "n_embd=64", "n_head=2", "max_iters=60", "eval_interval=30"])
+                     "--kernels", "numpy", "n_embd=64", "n_head=2", "max_iters=40", "eval_interval=40"])
     assert code == 0
     return out
