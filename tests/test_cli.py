@@ -94,3 +94,20 @@ def test_offline_shakespeare_names_the_alternatives(capsys, monkeypatch, tmp_pat
 def test_demo_passes_its_gradcheck(capsys):
     assert cli.main(["demo"]) == 0
     assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["word2vec", "glove", "distill"])
+def test_key_value_settings_reach_every_command_that_takes_them_on_both_sides_of_an_option(command, monkeypatch):
+    """``CMD a=1 --opt X b=2``: argparse keeps one run of positionals, the rest must still arrive."""
+    from tinygrad_lm import cli
+
+    seen = {}
+    argv = {"word2vec": ["word2vec", "--text", "t.txt", "epochs=1", "--out", "v.txt", "window=2"],
+            "glove": ["glove", "--text", "t.txt", "epochs=1", "--out", "v.txt", "window=2"],
+            "distill": ["distill", "--teacher", "run", "epochs=1", "--student-layers", "1", "window=2"]}[command]
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    subparser = parser._subparsers._group_actions[0].choices[command]
+    subparser.set_defaults(run=lambda args: seen.setdefault("overrides", args.overrides) and 0)
+    assert cli.main(argv) == 0
+    assert seen["overrides"] == ["epochs=1", "window=2"]

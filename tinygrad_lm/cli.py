@@ -382,7 +382,8 @@ def _dispatch(argv):
     try:
         args, extra = parser.parse_known_args(argv)
         overrides = [item for item in extra if "=" in item and not item.startswith("-")]
-        if extra and (args.command not in ("train", "finetune") or len(overrides) < len(extra)):
+        takes_settings = hasattr(args, "overrides")  # the commands with a key=value positional
+        if extra and (not takes_settings or len(overrides) < len(extra)):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if overrides:  # key=value after an option: argparse takes one run of positionals only
             args.overrides = [*args.overrides, *overrides]
