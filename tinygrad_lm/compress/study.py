@@ -18,7 +18,7 @@ For the run in DIR (the ``shakespeare-char`` preset's, trained with ``tinygrad-l
 
 Timings are medians of ``REPEATS`` calls on this machine as it is; ``os.getloadavg()`` is
 recorded beside them. Validation losses other than the quantization table's use the same
-``VAL_WINDOWS`` evenly spaced windows for every model. Writes one JSON (and prints it);
+``VAL_WINDOWS`` evenly spaced windows for every model. Writes one JSON, rewritten after each part (and prints it);
 ``--small`` shrinks every setting for a smoke test. The chapter (tutorials/16_compression.py)
 reads the committed JSON.
 
@@ -166,19 +166,18 @@ def main(argv=None):
     result = {"checkpoint": str(weights_file(args.checkpoint, "train first")), "step": meta["step"], "small": small,
               "load_average_before": os.getloadavg(), "cpu_count": os.cpu_count(), "val_windows": windows}
     started = time.time()
-    if "quantization" in parts:
-        result["quantization"] = quantization_table(args.checkpoint, meta, val_ids, repeats, full_val=not small)
-    if "sparsity" in parts:
-        result["sparsity"] = sparsity_curve(args.checkpoint, train_ids, val_ids, (0.5,) if small else SPARSITIES,
-                                            steps, windows)
-    if "structured" in parts:
-        result["structured"] = structured_table(args.checkpoint, train_ids, val_ids, steps, windows, repeats)
-    if "distillation" in parts:
-        result["distillation"] = distillation_table(args.checkpoint, train_ids, val_ids, distill_steps, windows, repeats)
-    result["load_average_after"] = os.getloadavg()
-    result["wall_s"] = time.time() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    parts_run = {
+        "quantization": lambda: quantization_table(args.checkpoint, meta, val_ids, repeats, full_val=not small),
+        "sparsity": lambda: sparsity_curve(args.checkpoint, train_ids, val_ids, (0.5,) if small else SPARSITIES,
+                                           steps, windows),
+        "structured": lambda: structured_table(args.checkpoint, train_ids, val_ids, steps, windows, repeats),
+        "distillation": lambda: distillation_table(args.checkpoint, train_ids, val_ids, distill_steps, windows, repeats),
+    }
+    for part in parts:
+        result[part] = parts_run[part]()
+        result["load_average_after"], result["wall_s"] = os.getloadavg(), time.time() - started
+        args.out.write_text(json.dumps(result, indent=1) + "\n")  # after every part: a long run keeps what it measured
     print(json.dumps(result, indent=1))
     return 0
 
