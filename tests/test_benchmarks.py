@@ -257,6 +257,7 @@ def test_finetune_quick_without_torch_records_why(tmp_path):
     check_ran(result)
     payload = json.loads((tmp_path / "out" / "finetune_quick.json").read_text())
     (round_,) = payload["rounds"]
+    assert payload["complete"] is True and payload["machine"]["cpu"]
     check_finetune_contender(round_["tinygrad_lm"])
     assert HIDDEN_REASON in round_["pytorch"]["reason"] and "time_ratio" not in round_
     assert payload["settings"]["config"]["max_iters"] == 4 and payload["settings"]["loadavg_1_5_15"]["before"]
