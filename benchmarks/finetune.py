@@ -6,7 +6,10 @@ writes DIR/finetune.json and DIR/finetune.png (``finetune_quick.*`` with --quick
 
 One recipe, two implementations, each in its own worker process (``_common.Worker``), stepped
 in turn one training step at a time (the order alternating every step), so both see the same
-load on a shared machine. The recipe is ``tinygrad-lm finetune --model all-MiniLM-L6-v2
+load on a shared machine; ``--together`` sends each step to both at once instead (each on its
+own single thread: on a machine whose load is far above its cores this halves the wall time,
+and both still share the same load). The JSON is rewritten after every evaluation
+(``"complete": false``), so a run stopped early still says how far it got. The recipe is ``tinygrad-lm finetune --model all-MiniLM-L6-v2
 --dataset pang-lee`` exactly (``cli_finetune.finetune_config``): 3 epochs of 100 steps,
 batch 32, texts cut to 64 tokens, AdamW lr 5e-5 (betas 0.9, 0.999, eps 1e-8, weight decay
 0.01 on matrices only, never on biases and LayerNorm weights), 10% linear warm-up then linear
