@@ -96,7 +96,8 @@ def test_the_classifier_learns_and_best_weights_follow_val_accuracy(config, tmp_
     _, _, meta = load_model(tmp_path / "run" / BEST)
     best = max(r["val_accuracy"] for r in records)
     last_best = [r for r in records if r["val_accuracy"] == best][-1]  # a tie rewrites best.safetensors
-    assert meta["step"] == last_best["step"] and math.isclose(meta["val_loss"], 1.0 - best)
+    assert meta["step"] == last_best["step"] and meta["val_loss"] == last_best["val_loss"]
+    assert meta["monitor"] == {"name": "1 - val_accuracy", "value": pytest.approx(1.0 - best)}
 
 
 def test_freezing_more_layers_than_the_encoder_has_is_refused(config, tmp_path):

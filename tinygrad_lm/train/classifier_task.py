@@ -207,6 +207,7 @@ class ClassifierTask:
     """Fine-tuning ``BertForSequenceClassification`` from a pretrained encoder (module docstring)."""
 
     loss_label = "cross-entropy (nats/text)"  # per labelled text; the best weights follow accuracy
+    monitor_name = "1 - val_accuracy"  # what best weights and early stopping follow (Trainer.monitor_name)
 
     def __init__(self, config):
         self.config = config

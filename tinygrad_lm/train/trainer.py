@@ -136,6 +136,8 @@ class Trainer:
             self.lr_scales = [group.pop("lr_scale", 1.0) for group in groups]
             self.optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
             self.step, self.best_val, self.stale_evals, self.last_eval = 0, math.inf, 0, None
+            self.monitor_name = "val_loss_exact" if exact_val else getattr(self.task, "monitor_name", "val_loss")
+            self.best_val_loss = math.inf  # the validation loss of the best weights (= best_val for a GPT)
             self.saved_step, self.plot_broken = None, False
             self.log = RunLog(self.out_dir / LOG)
             if saved is not None:
@@ -185,12 +187,15 @@ class Trainer:
         except (KeyError, TypeError, ValueError) as error:
             problem = f"lacks {error}" if isinstance(error, KeyError) else str(error)
             raise CheckpointError(f"{path}: the saved state does not fit this run ({problem})") from None
-        self.step, self.best_val, self.stale_evals = meta["step"], meta["best_val_loss"], meta["stale_evals"]
+        self.step, self.stale_evals, self.best_val_loss = meta["step"], meta["stale_evals"], meta["best_val_loss"]
+        # files older than "best_monitor" kept the monitored value under best_val_loss
+        self.best_val = meta.get("best_monitor", {}).get("value", meta["best_val_loss"])
         self.last_eval, self.saved_step = meta["last_eval"], meta["step"]
 
     def _meta(self):
         return {"run_config": self.config.to_dict(), "model_config": self.model.config.to_dict(),
-                "tokenizer": self.tokenizer.to_dict(), "step": self.step, "best_val_loss": self.best_val,
+                "tokenizer": self.tokenizer.to_dict(), "step": self.step, "best_val_loss": self.best_val_loss,
+                "best_monitor": {"name": self.monitor_name, "value": self.best_val},
                 "stale_evals": self.stale_evals, "text": self.text, "last_eval": self.last_eval,
                 **getattr(self.task, "extra_meta", {})}
 
@@ -203,7 +208,9 @@ class Trainer:
         optim = {f"optim.{k}": a for k, a in self.optimizer.state_arrays().items()}
         resumable = {**self._meta(), "optimizer": self.optimizer.state_meta(), "sampler": self.sampler.state_dict(),
                      "model_rng": self.task.rng.bit_generator.state}
-        files = [(BEST, weights, {**self._meta(), "val_loss": val_loss})] if val_loss <= self.best_val else []
+        best = {**self._meta(), "val_loss": self.last_eval["val_loss"], "monitor": {"name": self.monitor_name,
+                                                                                   "value": val_loss}}
+        files = [(BEST, weights, best)] if val_loss <= self.best_val else []
         for name, arrays, meta in [*files, (CHECKPOINT, {**weights, **optim}, resumable)]:
             try:
                 save_checkpoint(self.out_dir / name, arrays, meta, role=ROLE_OF_NAME[name])
@@ -266,6 +273,8 @@ class Trainer:
                                  f"val {metrics['val_loss']}")
         val = metrics.get("monitor", metrics["val_loss"])
         improved = val < self.best_val
+        if val <= self.best_val:  # as save(): a tie rewrites best.safetensors
+            self.best_val_loss = metrics["val_loss"]
         self.stale_evals = 0 if improved else self.stale_evals + 1
         self.best_val = min(self.best_val, val)
         record = {"kind": "eval", "step": self.step, **metrics, "elapsed_s": time.perf_counter() - started}
