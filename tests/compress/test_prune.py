@@ -95,3 +95,12 @@ def test_neuron_pruning_keeps_the_strongest_and_shrink_to_rebuilds_the_shapes(mo
     fresh = shrink_to(load_model(gpt_run / BEST)[0], structure_of(model))
     assert structure_of(fresh) == {"n_heads": [2, 2], "mlp_hidden": [10, 10]}
     fresh.load_state_dict(model.state_dict())
+
+
+def test_a_head_pruned_gpt_generates_the_same_tokens_with_and_without_the_kv_cache(model_and_data):
+    model, train_ids, _ = model_and_data
+    T = model.config.block_size
+    prune_heads(model, 1, train_ids[:4 * T].reshape(4, T), train_ids[1:4 * T + 1].reshape(4, T))
+    prompt = train_ids[None, :5]
+    cached = model.generate(prompt, 12, temperature=0.0, use_cache=True)
+    assert np.array_equal(cached, model.generate(prompt, 12, temperature=0.0, use_cache=False))

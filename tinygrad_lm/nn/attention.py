@@ -141,7 +141,7 @@ class MultiHeadAttention(Module):
                 k, v = cache.append(k, v)  # (B, H, T, D) -> (B, H, T_cached + T, D)
         out = F.scaled_dot_product_attention(q, k, v, mask=mask, causal=causal,
                                              dropout_p=dropout_p, rng=self.rng)  # (B, H, T, D)
-        out = out.permute(0, 2, 1, 3).reshape(B, T, C)  # (B, H, T, D) -> (B, T, H, D) -> (B, T, C)
+        out = out.permute(0, 2, 1, 3).reshape(B, T, self.n_heads * self.head_dim)  # (B, H, T, D) -> (B, T, H*D), C unless heads were pruned
         return self.resid_drop(self.proj(out))
 
     def extra_repr(self):
