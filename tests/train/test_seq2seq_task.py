@@ -121,3 +121,13 @@ def test_load_translator_refuses_another_kind_of_checkpoint(tmp_path):
                     {"run_config": {"model": "gpt"}}, role="best")
     with pytest.raises(TranslationError, match="a gpt checkpoint, not a translation model"):
         load_translator(tmp_path)
+
+
+def test_a_translation_run_resumes_exactly(tmp_path):
+    """Stopped at step 20 and resumed to 40, the run takes the same steps as one run straight to 40."""
+    pairs = write_pairs(tmp_path / "pairs.tsv")
+    config = tiny_config(pairs, max_iters=40, eval_interval=20)
+    straight = Trainer(config, tmp_path / "straight", progress=False).run()
+    Trainer(dataclasses.replace(config, max_iters=20), tmp_path / "halves", progress=False).run()
+    resumed = Trainer(config, tmp_path / "halves", progress=False).run()
+    assert resumed["train_losses"] == straight["train_losses"][20:]

@@ -44,6 +44,8 @@ from ..models import (
     BertForPreTraining,
     BertForSequenceClassification,
     GPTConfig,
+    Seq2Seq,
+    Seq2SeqConfig,
 )
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import RunConfig
@@ -51,7 +53,7 @@ from .rundir import BEST, CHECKPOINT
 
 ROLE_OF_NAME = {CHECKPOINT: "checkpoint", BEST: "best"}
 MODELS = {"gpt": (GPTConfig, GPT), "bert": (BertConfig, BertForPreTraining),  # RunConfig.model -> classes
-          "classifier": (BertConfig, BertForSequenceClassification)}
+          "classifier": (BertConfig, BertForSequenceClassification), "seq2seq": (Seq2SeqConfig, Seq2Seq)}
 
 
 def text_fingerprint(text):
