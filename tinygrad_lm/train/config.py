@@ -58,8 +58,9 @@ label_smoothing, norm_first (pre-LN instead of the paper's post-LN) and bleu_sen
 n_head, n_embd (its hidden width), block_size (its max_length and max_position) and dropout,
 and adds vocab_size (WordPiece tokens to learn), intermediate (the MLP width), mask_prob,
 whole_word_mask and val_pairs (the held-out pairs of every evaluation); a GPT run ignores
-those five. lr_schedule: "cosine" (warm-up, cosine decay to min_lr) or "linear" (warm-up,
-straight line to min_lr, BERT's).
+those five. lr_schedule: "cosine" (warm-up, cosine decay to min_lr), "linear" (warm-up,
+straight line to min_lr, BERT's) or "inverse_sqrt" (the Transformer paper's: a straight line up to
+lr at warmup_iters, then lr * sqrt(warmup_iters / step); min_lr and lr_decay_iters unused).
 
 Validation: every field is checked when a RunConfig is made (from a preset, overrides, or a
 checkpoint's JSON), and a bad value raises a one-line ConfigError naming the field, the value
@@ -150,7 +151,7 @@ class RunConfig:
     min_lr: float = 1e-4
     warmup_iters: int = 100
     lr_decay_iters: int = 2000
-    lr_schedule: str = "cosine"  # "cosine" or "linear"
+    lr_schedule: str = "cosine"  # "cosine", "linear" or "inverse_sqrt"
     beta1: float = 0.9
     beta2: float = 0.99
     weight_decay: float = 0.1
@@ -187,7 +188,7 @@ class RunConfig:
                               ("dtype", ("float32", "float64")), ("device", DEVICES),
                               ("model", ("gpt", "bert", "classifier", "seq2seq")),
                               ("pooling", ("mean", "cls")),
-                              ("lr_schedule", ("cosine", "linear"))):
+                              ("lr_schedule", ("cosine", "linear", "inverse_sqrt"))):
             if getattr(self, name) not in choices:
                 words = " or ".join(map(repr, choices))
                 raise ConfigError(f"config: {name} must be {words}, got {getattr(self, name)!r}")
@@ -209,6 +210,8 @@ class RunConfig:
         _require(0.0 < self.mask_prob < 1.0, "mask_prob", "in (0, 1), e.g. 0.15", self.mask_prob)
         _require(not bert or self.block_size >= 5, "block_size",
                  "an integer >= 5 for a BERT ([CLS] A [SEP] B [SEP])", self.block_size)
+        _require(self.lr_schedule != "inverse_sqrt" or self.warmup_iters >= 1, "warmup_iters",
+                 "at least 1 for lr_schedule='inverse_sqrt' (its peak is at warmup_iters)", self.warmup_iters)
         _require(self.lr_schedule != "linear" or self.warmup_iters < self.lr_decay_iters, "warmup_iters",
                  f"below lr_decay_iters ({self.lr_decay_iters}) for lr_schedule='linear'", self.warmup_iters)
 

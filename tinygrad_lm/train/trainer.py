@@ -78,6 +78,7 @@ from ..optim import (
     param_groups_for_weight_decay,
     warmup_cosine,
 )
+from ..optim.schedules import inverse_sqrt_warmup
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError
 from .evaluate import split_loss
@@ -226,6 +227,8 @@ class Trainer:
         c = self.config
         if c.lr_schedule == "linear":
             return linear_decay(step, c.lr, c.lr_decay_iters, c.min_lr, c.warmup_iters)
+        if c.lr_schedule == "inverse_sqrt":  # the paper's factor chosen so that the peak (at warmup_iters) is c.lr
+            return inverse_sqrt_warmup(step, c.lr * math.sqrt(c.n_embd * c.warmup_iters), c.n_embd, c.warmup_iters)
         return warmup_cosine(step, c.lr, c.warmup_iters, c.lr_decay_iters, c.min_lr)
 
     def _diverged(self, what):
