@@ -101,13 +101,18 @@ for word in ("king", "love", "blood"):
 #
 # Each step touches k + 2 rows of two 100-wide tables: far too sparse for a dense autograd step
 # over the whole table, so the library trains with a Numba kernel (`word2vec_kernels.sgns_step`)
-# that applies g = alpha (y - sigma) row by row. We can still check it against the engine: build
+# that applies g = alpha (y - sigma) row by row. One convention it takes from gensim: a target
+# whose score u . h is beyond +-6 takes no step at all (gensim reads sigma from a table on
+# [-6, 6] and skips the rest; the C word2vec saturates sigma to 0 or 1 instead), so the kernel
+# is the gradient step of the loss over the targets scored inside (-6, 6). Every score below is
+# inside, and tests/vectors covers a skipped one. We can still check it against the engine: build
 # the same loss from Tensors, backpropagate, and compare -alpha times the gradient with the
 # change the kernel makes.
 
 # %%
 rng = np.random.default_rng(0)
 h, rows_u, labels, alpha = rng.normal(size=8), rng.normal(size=(6, 8)), np.array([1.0, 0, 0, 0, 0, 0]), 0.025
+assert np.abs(rows_u @ h).max() < 6  # no target skipped
 h_t, u_t = Tensor(h, requires_grad=True), Tensor(rows_u, requires_grad=True)
 sgns_loss(h_t, u_t, labels).backward()
 step_h, step_u = kernel_step(h, rows_u, alpha)
@@ -216,7 +221,7 @@ plt.close(fig)
 # ## The check
 #
 # The chapter's claim: the kernel that trains the vectors takes exactly the gradient step of the
-# SGNS loss the autograd engine differentiates.
+# SGNS loss the autograd engine differentiates (for targets scored inside (-6, 6), gensim's rule).
 
 # %%
 assert np.allclose(step_h, -alpha * h_t.grad, atol=1e-12) and np.allclose(step_u, -alpha * u_t.grad, atol=1e-12)

@@ -7,8 +7,10 @@ really occurs, 0 for the noise words),
 
 and dL/dh = -sum_k (y_k - sigmoid(U_k . h)) U_k, dL/dU_k = -(y_k - sigmoid(U_k . h)) h. The kernel
 (`word2vec_kernels.sgns_step`) never builds this graph: it applies -alpha times these gradients
-row by row. `kernel_step` runs the kernel on copies and returns the changes it made, so a test (and
-chapter 15) can compare them with -alpha * the engine's gradients, and gradcheck `sgns_loss`.
+row by row, and skips a target whose score |U_k . h| is 6 or more (gensim's rule, see
+word2vec_kernels), so it equals -alpha times these gradients summed over the other targets.
+`kernel_step` runs the kernel on copies and returns the changes it made, so a test (and chapter
+15) can compare them with -alpha * the engine's gradients, and gradcheck `sgns_loss`.
 Left out: batching many examples into one graph (the kernels do that work).
 """
 

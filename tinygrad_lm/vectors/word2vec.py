@@ -4,7 +4,7 @@
     vectors = train_word2vec(tokens, config)          # a WordVectors, most frequent word first
 
 `train_word2vec` builds the vocabulary (min_count), the subsampling probabilities and the noise
-table (vocab.py), starts the vectors as gensim does (syn0 uniform in [-0.5, 0.5) / D from the
+table (vocab.py), starts the vectors as gensim 4.4 does (syn0 uniform in [-1, 1) / D from the
 seed, syn1neg zeros), then calls the Numba kernel (word2vec_kernels.py) on batches of sentences,
 showing a tqdm progress bar with words/s. The learning rate falls linearly from ``alpha`` to
 ``min_alpha`` over all epochs. ``threads`` sets Numba's thread count for the run (Hogwild
@@ -78,9 +78,14 @@ def check_vocabulary(vocab: Vocabulary, n_ids: int, config) -> None:
 
 
 def initial_vectors(vocab_size: int, dim: int, seed: int) -> np.ndarray:
-    """(V, D) float32 uniform in [-0.5, 0.5) / D, from the seed (gensim's scale, not its generator)."""
-    rng = np.random.default_rng(seed)
-    return ((rng.random((vocab_size, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+    """(V, D) float32 uniform in [-1, 1) / D from the seed: gensim 4.4's ``prep_vectors``, number for number.
+
+    (The C word2vec starts at half that scale, [-0.5, 0.5) / D.)"""
+    vectors = np.random.default_rng(seed).random((vocab_size, dim), dtype=np.float32)  # [0, 1)
+    vectors *= 2.0  # [0, 2)
+    vectors -= 1.0  # [-1, 1)
+    vectors /= dim
+    return vectors
 
 
 def train_word2vec(tokens: list[str], config: Word2VecConfig | None = None, progress: bool = True) -> WordVectors:

@@ -11,16 +11,20 @@ target word (label 1) and ``negative`` words drawn from the noise table (label 0
 
 and `sgns_step` takes one SGD step on it with learning rate ``alpha``: for each target in turn,
 g = alpha * (label - sigmoid(u_t . h)); ``grad_h += g * u_t`` (accumulated, applied to h's rows
-after the loop, as in the C code) and ``u_t += g * h``. With distinct targets that is exactly
--alpha times the gradient of L (the chapter and tests/vectors check it against the autograd engine).
-The sigmoid is exact (no 1000-entry table): slower by an exp per target, but equal to autograd.
+after the loop, as in the C code) and ``u_t += g * h``. A target whose score u_t . h is <= -6 or
+>= 6 (``MAX_EXP``) is skipped, no change to u_t and no share in grad_h: gensim 4.4's rule
+(word2vec_inner.pyx, ``if f_dot <= -MAX_EXP or f_dot >= MAX_EXP: continue``); the C word2vec
+instead saturates the sigmoid to 0 or 1 there. So with distinct targets the step is exactly -alpha
+times the gradient of L summed over the targets with |score| < 6 (the chapter and tests/vectors
+check it against the autograd engine). Inside (-6, 6) the sigmoid is exact where gensim reads a
+1000-entry table (an error below 0.003 in sigma): slower by an exp per target, equal to autograd.
 
 Randomness: a xorshift64 generator (Marsaglia 2003; shifts 13, 7, 17) inside the kernel, restarted
 for every sentence from (seed, epoch, sentence number). So the result does not depend on which
 thread takes which sentence: with one thread a seed gives the same vectors every run; with more
 threads (Hogwild: updates race, unlocked, as in the C code and gensim) runs differ slightly.
 
-Left out: hierarchical softmax, the exp table, per-word learning-rate locks, subword n-grams.
+Left out: hierarchical softmax, the sigmoid table, per-word learning-rate locks, subword n-grams.
 """
 
 import numpy as np
@@ -28,6 +32,7 @@ from numba import njit, prange
 
 SEED_LIMIT = 2**24  # seed, epoch and sentence number are packed into one 64-bit generator state
 ROUNDS_TO_MIX = 16
+MAX_EXP = 6.0  # a target scored beyond +-MAX_EXP takes no step (gensim's rule)
 
 
 @njit(cache=True)
@@ -68,7 +73,8 @@ def sgns_step(h, targets, n_targets, syn1neg, alpha, grad_h):
     """One SGD step on the SGNS loss of ``h`` (D,) against ``targets[:n_targets]`` (first: label 1).
 
     Updates the ``syn1neg`` rows in place; sets ``grad_h`` (D,) to the step h must take (the
-    caller adds it to the input rows). The loss itself is never computed (a log per target).
+    caller adds it to the input rows). Targets with |u_t . h| >= MAX_EXP are skipped. The loss
+    itself is never computed (a log per target).
     """
     dim = h.shape[0]
     grad_h[:] = 0.0
@@ -77,6 +83,8 @@ def sgns_step(h, targets, n_targets, syn1neg, alpha, grad_h):
         score = h.dtype.type(0.0)  # the tables' precision: float64 arithmetic on float32 rows is 1.7x slower
         for d in range(dim):
             score += h[d] * row[d]
+        if score <= -MAX_EXP or score >= MAX_EXP:
+            continue
         label = 1.0 if k == 0 else 0.0
         g = h.dtype.type(alpha * (label - sigmoid(score)))
         for d in range(dim):
@@ -118,7 +126,8 @@ def train_sentences(ids, starts, keep_prob, noise_cumulative, syn0, syn1neg, cbo
     within window - b on either side (the dynamic window). Skip-gram: one `sgns_step` per
     (context, center) pair with h = syn0[context] predicting the center (as the C code does).
     CBOW: h = mean of the context rows predicts the center; the step is added in full to every
-    context row. The learning rate falls linearly with the corpus position of the sentence:
+    context row (gensim's cbow_mean=1); a center without context is skipped (in gensim its h is 0
+    and the step it computes touches no row). The learning rate falls linearly with the corpus position of the sentence:
     alpha = alpha_start - (alpha_start - alpha_end) * (words_done + offset) / words_total.
     """
     n_sentences = starts.shape[0] - 1

@@ -29,7 +29,8 @@ def test_sgns_gradients_by_hand(answers):
 
 @pytest.mark.parametrize("K, D", [(2, 4), (6, 8), (21, 50)])
 def test_sgns_gradients_match_autograd_and_the_kernel(answers, K, D):
-    h, rows = rng.normal(size=D), rng.normal(size=(K, D))
+    h, rows = rng.normal(size=D) / np.sqrt(D), rng.normal(size=(K, D))
+    assert np.abs(rows @ h).max() < 6  # inside gensim's MAX_EXP: the kernel skips no target
     labels = np.zeros(K)
     labels[0] = 1.0  # the word that occurs first, the noise words after it (the kernel's order)
     h_t, rows_t = tg.tensor(h, requires_grad=True), tg.tensor(rows, requires_grad=True)
