@@ -20,7 +20,9 @@ interleaved in rotating order, ``--repeats`` rounds. Timed: training only (gensi
 / seconds, the same count for both. Each trained model is scored by tinygrad_lm.vectors.evaluate
 (gensim's conventions): Google analogies 3CosAdd and 3CosMul, WS-353 and SimLex-999 Spearman;
 gensim's own ``evaluate_word_analogies`` and ``evaluate_word_pairs`` are run on gensim's vectors
-too, a check that our evaluator reproduces it. Quality is the mean over the rounds; with one thread a
+too, a check that our evaluator reproduces it. ``words_kept`` (words left after subsampling, all
+epochs: gensim's ``train`` return value, our ``words_kept_after_subsampling``) checks that both do
+the same amount of training. Quality is the mean over the rounds; with one thread a
 seed fixes a library's model, so ``--vary-seed`` (seed 1 + round) is what makes the rounds sample
 training noise (the two libraries never draw the same random numbers); speed is the median.
 ``--glove`` adds one GloVe training (25 epochs, window 10; no gensim peer) scored the same way.
@@ -102,7 +104,8 @@ def child(library, model, threads, quick, seed):
         else:
             config = Word2VecConfig(**settings, cbow=model == "cbow", threads=threads)
             vectors = train_word2vec(tokens, config, progress=False)
-        result.update(seconds=vectors.info["seconds"], words=vectors.info["corpus_words"] * vectors.info["settings"]["epochs"])
+        result.update(seconds=vectors.info["seconds"], words=vectors.info["corpus_words"] * vectors.info["settings"]["epochs"],
+                      words_kept=vectors.info.get("words_kept_after_subsampling"))
     else:
         import time
 
@@ -116,8 +119,8 @@ def child(library, model, threads, quick, seed):
         trained = Word2Vec(sg=int(model == "sg"), min_count=1, workers=threads, **kwargs)
         trained.build_vocab(sentences)
         start = time.perf_counter()
-        trained.train(sentences, total_examples=len(sentences), epochs=settings["epochs"])
-        result.update(seconds=time.perf_counter() - start, words=len(ids) * settings["epochs"])
+        kept, _ = trained.train(sentences, total_examples=len(sentences), epochs=settings["epochs"])
+        result.update(seconds=time.perf_counter() - start, words=len(ids) * settings["epochs"], words_kept=kept)
         wv = trained.wv
         vectors = WordVectors(list(wv.index_to_key), np.asarray(wv.vectors))
         gensim_add, _ = wv.evaluate_word_analogies(str(folder / ANALOGIES))
@@ -144,7 +147,8 @@ def summary_rows(runs, keys):
         grouped.setdefault((run["model"], run["threads"], run["library"]), []).append(run)
     table = {}
     for group, items in grouped.items():
-        row = {k: statistics.fmean(r[k] for r in items) for k in keys if k != "words_per_second"}
+        row = {k: statistics.fmean(r[k] for r in items) for k in keys
+               if k != "words_per_second" and all(r.get(k) is not None for r in items)}  # GloVe keeps no count
         row["words_per_second"] = statistics.median(r["words_per_second"] for r in items)
         row["rounds"] = len(items)
         if "gensim_evaluator" in items[0]:
@@ -179,7 +183,8 @@ def main():
             runs.append(run_one(lib, model, threads, args.quick, 1 + r if args.vary_seed else 1))
     if args.glove:
         runs += [run_one("tinygrad_lm", "glove", t, args.quick, 1) for t in thread_counts]
-    keys = ["words_per_second", "analogy_3cosadd", "analogy_3cosmul", "analogy_coverage", "ws353", "simlex999"]
+    keys = ["words_per_second", "words_kept", "analogy_3cosadd", "analogy_3cosmul", "analogy_coverage", "ws353",
+            "simlex999"]
     table = summary_rows(runs, keys)
     rows = []
     for (model, threads, library), row in sorted(table.items()):
