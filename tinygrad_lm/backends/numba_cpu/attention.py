@@ -47,7 +47,6 @@ from numba import njit, prange
 from ._math import exp_nonpositive_of
 from ._wrappers import as_input, float16_via_float32, launch, loop
 
-
 SIMD_STEP = 8  # elements the exp loops round their length up to (see the module docstring)
 
 
