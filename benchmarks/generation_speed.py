@@ -13,11 +13,14 @@ What is timed (batch 1, greedy, so every contender produces the same tokens):
     generate      P prompt tokens + N new ones, one at a time; tokens/s = N / seconds
     per token     (generate - prefill) / N: the latency of one cached decoding step (approximate:
                   the first new token comes from the prefill's logits)
-Contenders: tinygrad_lm cached (``GPT.generate(use_cache=True)``) and uncached (every step
-recomputes the whole window), PyTorch cached (a per-layer key/value cache written here over
-torch_gpt's modules: torch_gpt has no generation) and uncached, and tinygrad_lm with int8
-per-channel weights (``compress.quantize_model``: dequantized per call, and the Numba int8
-GEMM path). The target: cached tinygrad_lm within 1.2x of cached PyTorch (ratio of medians).
+Contenders: tinygrad_lm cached (``GPT.generate(use_cache=True)``, which runs the graph-free
+``models.gpt_decode.GPTDecoder``) and uncached (every step recomputes the whole window through
+it); the same through the autograd modules (``fast_path=False``: ``GPT.forward`` with its
+``KVCache``, the path the decoder replaced, kept to show what it cost); PyTorch cached (a
+per-layer key/value cache written here over torch_gpt's modules: torch_gpt has no generation)
+and uncached; and tinygrad_lm with int8 per-channel weights (``compress.quantize_model``: the
+weights dequantized once per generate call by the decoder, and the Numba int8 GEMM path, run
+per step). The target: cached tinygrad_lm within 1.2x of cached PyTorch (ratio of medians).
 
 Method: one process, ``--threads`` threads for every library (default 1, so no thread pool
 spins against another), ``_common.interleaved_times`` (every contender once per round, the
@@ -109,6 +112,10 @@ def build_calls(model, prompt, new_tokens, torch):
         "tinygrad_lm int8 cached": lambda: int8.generate(prompt, new_tokens, temperature=0),
         "tinygrad_lm int8-gemm cached": lambda: int8_gemm.generate(prompt, new_tokens, temperature=0),
         "tinygrad_lm prefill": lambda: model.generate(prompt, 1, temperature=0),
+        "tinygrad_lm autograd cached": lambda: model.generate(prompt, new_tokens, temperature=0, fast_path=False),
+        "tinygrad_lm autograd uncached": lambda: model.generate(prompt, new_tokens, temperature=0, use_cache=False,
+                                                                fast_path=False),
+        "tinygrad_lm autograd prefill": lambda: model.generate(prompt, 1, temperature=0, fast_path=False),
     }
     if torch is not None:
         twin = torch_gpt(torch, model.config).eval()
@@ -167,7 +174,7 @@ def main():
     for name in times:
         if "prefill" not in name:
             stats[name]["tokens_per_s"] = args.new / (stats[name]["median_ms"] / 1e3)
-    for side in ("tinygrad_lm", "pytorch"):
+    for side in ("tinygrad_lm", "tinygrad_lm autograd", "pytorch"):
         if f"{side} prefill" in stats:
             stats[f"{side} cached"]["per_token_ms"] = ((stats[f"{side} cached"]["median_ms"]
                                                          - stats[f"{side} prefill"]["median_ms"]) / args.new)
@@ -179,13 +186,19 @@ def main():
         for mode in ("cached", "uncached", "prefill"):
             ratios[f"{mode}: tinygrad_lm time / pytorch time"] = (stats[f"tinygrad_lm {mode}"]["median_ms"]
                                                                   / stats[f"pytorch {mode}"]["median_ms"])
+            ratios[f"{mode} (autograd path): tinygrad_lm time / pytorch time"] = (
+                stats[f"tinygrad_lm autograd {mode}"]["median_ms"] / stats[f"pytorch {mode}"]["median_ms"])
+        for side in ("tinygrad_lm", "tinygrad_lm autograd"):
+            ratios[f"per cached token{' (autograd path)' if 'autograd' in side else ''}: tinygrad_lm / pytorch"] = (
+                stats[f"{side} cached"]["per_token_ms"] / stats["pytorch cached"]["per_token_ms"])
     for rows in (1, RUN.batch_size * RUN.block_size):
         ratios[f"int8 GEMM / float32 BLAS, {rows} rows"] = (stats[f"int8 GEMM {rows} rows"]["median_ms"]
                                                            / stats[f"float32 BLAS {rows} rows"]["median_ms"])
-    table = markdown_table(["contender", "median ms", "p10-p90 ms", "tokens/s"], [
+    table = markdown_table(["contender", "median ms", "p10-p90 ms", "tokens/s", "ms per cached token"], [
         [name, f"{st['median_ms']:.2f}", f"{st['p10_ms']:.2f}-{st['p90_ms']:.2f}",
-         f"{st['tokens_per_s']:.0f}" if "tokens_per_s" in st else "-"] if st["status"] == "ok"
-        else [name, "missing", st["reason"], "-"] for name, st in stats.items()])
+         f"{st['tokens_per_s']:.0f}" if "tokens_per_s" in st else "-",
+         f"{st['per_token_ms']:.3f}" if "per_token_ms" in st else "-"] if st["status"] == "ok"
+        else [name, "missing", st["reason"], "-", "-"] for name, st in stats.items()])
     payload = {
         "benchmark": "generation_speed", "command": command_line(), "machine": machine_info(),
         "settings": {"threads": args.threads, "threads_method": threads, "quick": args.quick, "repeats": args.repeats,

@@ -188,8 +188,8 @@ class GPT(Module):
 
         Sampling settings are those of ``tinygrad_lm.generate.sample_next`` (temperature 0 is
         greedy). ``rng`` is a Generator or a seed (required unless greedy). Returns the ids
-        (B, T0 + n) as an int64 NumPy array. Runs under ``no_grad`` in eval mode, restoring each
-        module's previous mode afterwards. ``idx`` may be on either device; the sequence is kept
+        (B, T0 + n) as an int64 NumPy array. Runs under ``no_grad`` and as in eval mode (no
+        dropout), leaving each module's mode as it was. ``idx`` may be on either device; the sequence is kept
         on the host and each step copies only what it must (see the module docstring).
         ``fast_path=False`` runs every step through ``forward`` (autograd ops) instead of the
         graph-free ``GPTDecoder``; both give the same tokens.
@@ -217,12 +217,17 @@ class GPT(Module):
                 logits, _ = self(to_device(fed, device), cache=cache)  # explicit host -> device copy
                 return logits[:, -1, :].numpy()  # (B, T_fed, V) -> (B, V), copied to the host
 
-        modes = [(module, module.training) for _, module in self.named_modules()]
-        self.eval()
-        try:
+        def run():
             with no_grad():
                 return sampling.generate_tokens(next_logits, ids, max_new_tokens, temperature=temperature,
                                                 top_k=top_k, top_p=top_p, stop_token=stop_token, rng=rng)
+
+        if fast_path:  # the decoder has no dropout and never reads the modes: nothing to switch
+            return run()
+        modes = [(module, module.training) for _, module in self.named_modules()]
+        self.eval()
+        try:
+            return run()
         finally:
             for module, training in modes:
                 module.training = training

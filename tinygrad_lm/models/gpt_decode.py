@@ -31,8 +31,8 @@ float32 weight, computed once instead of at every step as its module does, becau
 dequantizing the whole model per token (about 250,000 weights here) would cost more than the
 step itself; the result is the same array the module would make. A layer that runs its own
 kernel (the int8 GEMM, ``gemm="int8"``) is called as a module on a constant Tensor. The
-positions table is ``model.wpe`` applied to every position once (learned, quantized or
-sinusoidal alike).
+positions are ``model.wpe``'s table (learned or quantized), or the sinusoidal module applied to
+every position once.
 
 The KV cache is preallocated, (B, H, block_size, D) keys and values per block, and written in
 place: no concatenation per step. ``reset()`` empties it for a new sequence.
@@ -128,8 +128,11 @@ class GPTDecoder:
         self.block_size, self.batch = config.block_size, batch
         wte = model.wte.weight.data  # (V, C): a Parameter, or a quantized table dequantized once
         xp = array_module(wte)
-        with no_grad():
-            self.positions = model.wpe(xp.arange(config.block_size)).data  # (T_max, C)
+        if hasattr(model.wpe, "weight"):  # learned (or quantized: dequantized once) positions (T_max, C)
+            self.positions = model.wpe.weight.data
+        else:  # sinusoidal: the module's table for every position
+            with no_grad():
+                self.positions = model.wpe(xp.arange(config.block_size)).data  # (T_max, C)
         self.wte, self.wte_t = wte, wte.T
         self.blocks = [_Block(block, batch, config.block_size, wte.dtype, xp) for block in model.blocks]
         self.ln_f = _norm(model.ln_f, wte.dtype, xp)
