@@ -243,6 +243,28 @@ def test_adamw_step(case, weight_decay):
             same(got, want, scale=np.abs(want) + 0.01 * step, name=f"{name} after step {step}")
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_float32_adamw_stays_within_its_stated_tolerance_of_float64_arithmetic(weight_decay):
+    """float32 weights are updated in float32 arithmetic (numba_cpu/optim.py): over 20 steps of
+    GPT-like magnitudes (weights ~0.02, gradients ~1e-3 with a few near 0) every weight stays
+    within 8 eps32 (|p| + lr * step) of the float64 reference run on the same float32 grads."""
+    rng = np.random.default_rng(3)
+    n, lr, eps32 = 5000, 1e-3, float(np.finfo(np.float32).eps)
+    param = (0.02 * rng.standard_normal(n)).astype(np.float32)
+    mine = [param, np.zeros(n, np.float32), np.zeros(n, np.float32)]
+    ref = [param.astype(np.float64), np.zeros(n), np.zeros(n)]
+    settings = {"lr": lr, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weight_decay": weight_decay}
+    for step in range(1, 21):
+        grad = (1e-3 * rng.standard_normal(n) * (rng.random(n) < 0.9)).astype(np.float32)  # some exactly 0
+        N["adamw_step"](mine[0], grad, mine[1], mine[2], step=step, **settings)
+        R.adamw_step(ref[0], grad.astype(np.float64), ref[1], ref[2], step=step, **settings)
+        gap = np.abs(mine[0] - ref[0])
+        bound = 8 * eps32 * (np.abs(ref[0]) + lr * step)
+        worst = int(np.argmax(gap / bound))
+        assert gap[worst] <= bound[worst], (f"step {step}: weight {worst} is {mine[0][worst]!r}, the float64 "
+                                            f"reference {ref[0][worst]!r}, off by {gap[worst]:.3g} > {bound[worst]:.3g}")
+
+
 @given(DTYPES, st.integers(1, 7), st.integers(1, 70), st.data())
 def test_embedding_bwd_is_bit_identical_to_add_at(dtype, vocab, dim, data):
     ids = data.draw(hnp.arrays(np.int64, data.draw(st.integers(0, 20)), elements=st.integers(0, vocab - 1)))
