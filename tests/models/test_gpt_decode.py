@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lm as tg
+from tinygrad_lm.backends import use_kernels
 from tinygrad_lm.compress import quantize_model
 from tinygrad_lm.compress.prune import keep_heads, keep_neurons
 from tinygrad_lm.engine.errors import ShapeError
@@ -145,3 +146,17 @@ def test_bad_input_is_named():
     with pytest.raises(IndexError, match=r"token ids must lie in 0..12, got values in \[-1, 4\]"):
         decoder(np.array([[4, -1], [0, 1]]))
     assert len(decoder) == 0  # refused input caches nothing
+
+
+def test_the_decoder_keeps_its_cache_and_logits_on_the_models_device(fake_cuda):
+    prompt = ids(2, 3)
+    with use_kernels("numpy"):  # the fake GPU runs the NumPy reference kernels
+        expected = tiny().generate(prompt, 9, temperature=0.9, top_k=5, rng=4)
+        model = tiny().to("cuda")
+        decoder = GPTDecoder(model, batch=2)
+        logits = decoder(tg.tensor(prompt, device="cuda").data)
+        got = model.generate(tg.tensor(prompt, device="cuda"), 9, temperature=0.9, top_k=5, rng=4)
+    assert isinstance(logits, fake_cuda.DeviceArray)
+    assert all(isinstance(b.keys, fake_cuda.DeviceArray) and isinstance(b.values, fake_cuda.DeviceArray)
+               for b in decoder.blocks)
+    np.testing.assert_array_equal(got, expected)
