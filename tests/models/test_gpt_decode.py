@@ -140,9 +140,13 @@ def test_bad_input_is_named():
     with pytest.raises(ShapeError, match=r"3 new tokens after 8 cached positions exceed block_size=10; reset\(\)"):
         decoder(ids(2, 3))
     decoder.reset()
-    with pytest.raises(ShapeError, match=r"ids must be integer token ids of shape \(2, time\), got int64 array "
+    with pytest.raises(ShapeError, match=r"ids must be integer token ids of shape \(2, time>=1\), got int64 array "
                                          r"of shape \(1, 3\)"):
         decoder(ids(1, 3))
+    with pytest.raises(ShapeError, match=r"got int64 array of shape \(2, 0\)"):
+        decoder(ids(2, 0))
+    with pytest.raises(ShapeError, match=r"got float64 array of shape \(2, 1\)"):
+        decoder(np.zeros((2, 1)))
     with pytest.raises(IndexError, match=r"token ids must lie in 0..12, got values in \[-1, 4\]"):
         decoder(np.array([[4, -1], [0, 1]]))
     assert len(decoder) == 0  # refused input caches nothing

@@ -149,11 +149,11 @@ class GPTDecoder:
     def __call__(self, ids):
         xp = array_module(self.wte)
         ids = xp.asarray(ids)
-        if ids.ndim != 2 or ids.dtype.kind not in "iu" or ids.shape[0] != self.batch:
-            raise ShapeError(f"GPTDecoder: ids must be integer token ids of shape ({self.batch}, time), "
+        if ids.ndim != 2 or ids.dtype.kind not in "iu" or ids.shape[0] != self.batch or ids.shape[1] == 0:
+            raise ShapeError(f"GPTDecoder: ids must be integer token ids of shape ({self.batch}, time>=1), "
                              f"got {ids.dtype} array of shape {ids.shape}")
         B, T = ids.shape
-        if T and (int(ids.min()) < 0 or int(ids.max()) >= self.wte.shape[0]):  # NumPy would wrap a negative id
+        if int(ids.min()) < 0 or int(ids.max()) >= self.wte.shape[0]:  # NumPy would wrap a negative id
             raise IndexError(f"GPTDecoder: token ids must lie in 0..{self.wte.shape[0] - 1}, got values in "
                              f"[{int(ids.min())}, {int(ids.max())}]")
         start = self.length
