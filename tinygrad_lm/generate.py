@@ -21,7 +21,8 @@ next to the forward pass that made them.
 
 ``generate_tokens(step_fn, prompt, max_new_tokens, ...)`` is the loop: it asks a duck-typed model for the logits of the next position, samples, appends, and stops early when
 every row has produced ``stop_token``. It knows nothing about models or caches, so it works
-for any model that can map a token sequence to next-token logits.
+for any model that can map a token sequence to next-token logits. (``GPT.generate`` gives it
+a step function over ``models.gpt_decode.GPTDecoder``, a graph-free forward with its own cache.)
 
 Left out: beam search, repetition penalties, min-p, speculative decoding.
 """

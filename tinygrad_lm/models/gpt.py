@@ -28,8 +28,8 @@ later step feeds only the new token, reusing the keys and values cached per laye
 positions stop at ``block_size``: once the sequence is longer, the cache is dropped and every
 step recomputes the model on the last ``block_size`` tokens (the window slides, so every cached
 key would sit at a new position). By default the steps run through ``gpt_decode.GPTDecoder``,
-the same arithmetic on plain arrays with a preallocated cache (about 5x faster per token at
-batch 1, where the autograd ops' Python costs more than their arithmetic); ``fast_path=False``
+the same arithmetic on plain arrays with a preallocated cache (about 6x less time per cached
+token at batch 1, where the autograd ops' Python costs more than their arithmetic); ``fast_path=False``
 runs them through ``forward`` and its ``KVCache``, the reference the decoder is tested against.
 
 Devices: build the model, then ``model.to("cuda")``. ``forward`` wants token ids and targets
