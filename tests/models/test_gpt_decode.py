@@ -164,3 +164,14 @@ def test_the_decoder_keeps_its_cache_and_logits_on_the_models_device(fake_cuda):
     assert all(isinstance(b.keys, fake_cuda.DeviceArray) and isinstance(b.values, fake_cuda.DeviceArray)
                for b in decoder.blocks)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_a_model_in_training_mode_with_dropout_generates_as_in_eval_mode_and_stays_in_training_mode():
+    model = tiny(dropout=0.3).train()
+    prompt = ids(2, 3)
+    modes = [(name, m.training) for name, m in model.named_modules()]
+    fast = model.generate(prompt, 6, temperature=1.0, rng=3)
+    reference = model.generate(prompt, 6, temperature=1.0, rng=3, fast_path=False)  # switches to eval and back
+    np.testing.assert_array_equal(fast, reference)
+    assert [(name, m.training) for name, m in model.named_modules()] == modes
+    assert all(p.grad is None for p in model.parameters())
