@@ -175,3 +175,14 @@ def test_a_model_in_training_mode_with_dropout_generates_as_in_eval_mode_and_sta
     np.testing.assert_array_equal(fast, reference)
     assert [(name, m.training) for name, m in model.named_modules()] == modes
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_the_decoder_runs_the_active_kernel_table_as_forward_does(backend):
+    model = tiny(n_layer=1)
+    x = ids(2, 6)
+    with use_kernels(backend), tg.no_grad():
+        cache = model.new_cache()
+        decoder = GPTDecoder(model, batch=2)
+        for start, stop in [(0, 3), (3, 4), (4, 6)]:  # the same kernels on the same shapes: the same bits
+            np.testing.assert_array_equal(decoder(x[:, start:stop]), model(x[:, start:stop], cache=cache)[0].data)
