@@ -37,7 +37,9 @@ positions are ``model.wpe``'s table (learned or quantized), or the sinusoidal mo
 every position once.
 
 The KV cache is preallocated, (B, H, block_size, D) keys and values per block, and written in
-place: no concatenation per step. ``reset()`` empties it for a new sequence.
+place: no concatenation per step. The attention kernel wants contiguous (B*H, S, D) arrays, so
+each step still copies the S filled positions out of it (O(S) per token, a few microseconds at
+S = 64, small next to the projections). ``reset()`` empties it for a new sequence.
 
 Left out: gradients (use ``GPT.forward``), dropout (decoding runs in eval mode), beam search's
 row reordering, sequences past ``block_size`` (the caller slides the window and resets, as
