@@ -5,13 +5,15 @@
         quantized (``compress.files``); ``tinygrad-lm sample --checkpoint DIR2`` and
         ``tinygrad-lm eval --checkpoint DIR2`` read it. Prints the file sizes and their ratio.
     tinygrad-lm prune --checkpoint DIR --out DIR2 [--sparsity S] [--scope global|layer]
-                      [--rounds R] [--steps N] [--lr LR] [--neurons H]
+                      [--rounds R] [--steps N] [--lr LR] [--neurons H] [--heads K|LAYER:K,...]
         a GPT run: magnitude pruning of the block weights to sparsity S (in (0, 1)), in R rounds
         of prune + N fine-tuning steps each (masks re-applied after every step), or structured
-        pruning of the MLPs (``--neurons H`` keeps the H strongest neurons per block, and the
-        saved run is smaller), and writes DIR2/best.safetensors; prints the validation loss before
-        and after. Head pruning is in ``compress.prune`` (Python): a head-pruned GPT cannot yet
-        generate with the KV cache (see its docstring).
+        pruning that makes the saved run smaller: ``--neurons H`` keeps the H strongest MLP
+        neurons per block, ``--heads K`` the K most important attention heads of every layer
+        (importance: the loss increase on a calibration batch when the head is removed),
+        ``--heads 0:2,3:1`` only in the layers named; then N fine-tuning steps. Writes
+        DIR2/best.safetensors, which ``sample`` and ``eval`` read; prints the validation loss
+        before and after.
     tinygrad-lm distill --teacher DIR [--student-layers N] [--out DIR2] [--init every-other|scratch]
                         [key=value ...]
         a GPT run: trains a student of N layers (default half the teacher's) on the teacher's
@@ -19,9 +21,10 @@
         alpha, temperature, batch_size, seed, hidden_weight. Writes DIR2/best.safetensors and
         prints teacher and student validation loss.
 
-Errors (a checkpoint already quantized, a sparsity of 0 or 1, a student deeper than its
-teacher, an unknown key) end in ``cli.main`` as one line and exit 2. Left out: pruning and
-distilling the classifier from the command line (``compress.distill`` does it in Python).
+Errors (a checkpoint already quantized, a sparsity of 0 or 1, 0 or all heads, an unknown
+layer, a student deeper than its teacher, an unknown key) end in ``cli.main`` as one line and
+exit 2. Left out: pruning and distilling the classifier from the command line
+(``python -m tinygrad_lm.compress.classifier_study`` distils one).
 """
 
 import json
@@ -56,9 +59,9 @@ def run_quantize(args) -> int:
 
 
 def add_prune_parser(subparsers) -> None:
-    parser = subparsers.add_parser("prune", help="prune a GPT run's weights (magnitude or MLP neurons) and fine-tune",
+    parser = subparsers.add_parser("prune", help="prune a GPT run's weights (magnitude, heads or MLP neurons) and fine-tune",
                                    description="Unstructured magnitude pruning with masks kept through fine-tuning, "
-                                   "or structured pruning of MLP neurons.")
+                                   "or structured pruning of attention heads and MLP neurons.")
     parser.add_argument("--checkpoint", required=True, metavar="DIR", help="a GPT run directory (or checkpoint file)")
     parser.add_argument("--out", required=True, metavar="DIR2", help="the new run directory")
     parser.add_argument("--sparsity", type=float, default=0.5, help="fraction of block weights set to zero, in (0, 1)")
@@ -68,13 +71,15 @@ def add_prune_parser(subparsers) -> None:
     parser.add_argument("--steps", type=int, default=100, help="fine-tuning steps per round (default 100; 0: none)")
     parser.add_argument("--lr", type=float, default=3e-4, help="fine-tuning learning rate (default 3e-4)")
     parser.add_argument("--neurons", type=int, metavar="H", help="structured: keep H MLP neurons per layer")
+    parser.add_argument("--heads", metavar="K|LAYER:K,...", help="structured: keep the K most important heads of "
+                        "every layer, or of the layers named (e.g. 0:2,3:1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run_prune)
 
 
 def run_prune(args) -> int:
     report = prune_run(args.checkpoint, args.out, sparsity=args.sparsity, scope=args.scope, rounds=args.rounds,
-                       steps=args.steps, lr=args.lr, neurons=args.neurons)
+                       steps=args.steps, lr=args.lr, neurons=args.neurons, heads=args.heads)
     if args.json:
         print(json.dumps(report))
         return 0

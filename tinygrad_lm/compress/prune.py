@@ -23,10 +23,9 @@ Structured pruning really shrinks the matrices (Michel et al. 2019 for heads):
     neurons  importance of neuron j = ||fc.weight[j, :]|| * ||proj.weight[:, j]|| (what flows in
              times what flows out); fc (4C, C) -> (H, C), proj (C, 4C) -> (C, H)
 
-A head-pruned attention runs through ``F.self_attention`` (width inferred from qkv), so training,
-``eval`` and uncached generation work; ``nn.MultiHeadAttention``'s cached path reshapes its output
-to the model width C and needs ``reshape(B, T, self.n_heads * self.head_dim)`` there before cached
-generation works with fewer heads (see the report of issue 14). ``shrink_to`` rebuilds the
+A head-pruned attention is n_heads * head_dim wide inside (less than C) and projects back to C,
+in training, ``eval`` and cached or uncached generation alike; ``prune_run`` (``tinygrad-lm prune
+--heads``) keeps K heads in every layer or in the layers named. ``shrink_to`` rebuilds the
 shapes a checkpoint's ``structure`` metadata records, so ``load_model`` reads pruned runs.
 
 Left out: movement pruning, N:M sparsity, sparse storage formats, pruning embeddings.
@@ -183,14 +182,40 @@ def head_importance(model, x, y):
 
 
 def prune_heads(model, keep, x, y):
-    """Keep the ``keep`` most important heads (``head_importance`` on x, y) in every layer."""
+    """Keep the most important heads (``head_importance`` on x, y (B, T)): ``keep`` in every layer (an int),
+    or {layer: K} for the listed layers only. Returns the scores (n_layer, n_head), measured before pruning."""
     n_head = model.blocks[0].attn.n_heads
-    if not isinstance(keep, int) or not 1 <= keep <= n_head:
-        raise PruneError(f"prune_heads: keep must be an int from 1 to {n_head} (heads per layer), got {keep!r}")
+    if not isinstance(keep, dict):
+        if not isinstance(keep, int) or not 1 <= keep <= n_head:
+            raise PruneError(f"prune_heads: keep must be an int from 1 to {n_head} (heads per layer), got {keep!r}")
+        keep = dict.fromkeys(range(len(model.blocks)), keep)
     scores = head_importance(model, x, y)
-    for block, layer_scores in zip(model.blocks, scores):
-        keep_heads(block.attn, np.argsort(-layer_scores)[:keep])
+    for layer, k in keep.items():
+        keep_heads(model.blocks[layer].attn, np.argsort(-scores[layer])[:k])
     return scores
+
+
+def parse_heads(spec, n_layer, n_head):
+    """``--heads``: "K" (every layer keeps its K most important heads) or "LAYER:K,LAYER:K" -> {layer: K}."""
+    try:
+        if ":" in spec:
+            keep = {}
+            for item in spec.split(","):
+                layer, k = item.split(":")
+                keep[int(layer)] = int(k)
+        else:
+            keep = dict.fromkeys(range(n_layer), int(spec))
+    except ValueError:
+        raise PruneError(f"--heads: expected K or LAYER:K,LAYER:K (heads to keep), got {spec!r}") from None
+    for layer, k in keep.items():
+        if not 0 <= layer < n_layer:
+            raise PruneError(f"--heads: no layer {layer} (the model has layers 0 to {n_layer - 1})")
+        if k == n_head:
+            raise PruneError(f"--heads: keeping all {n_head} heads of layer {layer} prunes nothing; "
+                             f"keep 1 to {n_head - 1} heads")
+        if not 1 <= k < n_head:
+            raise PruneError(f"--heads: layer {layer}: keep 1 to {n_head - 1} heads (of {n_head}), got {k}")
+    return keep
 
 
 def prune_neurons(model, keep):
@@ -219,24 +244,31 @@ def shrink_to(model, structure):
     return model
 
 
-def prune_run(src, out, sparsity=0.5, scope="global", rounds=1, steps=100, lr=3e-4, neurons=None):
-    """Prune the GPT run ``src`` by magnitude (or its MLP neurons when ``neurons`` is given), fine-tune
-    ``steps`` per round, save to ``out``; returns a report dict. Heads are not offered here: a
-    head-pruned checkpoint could not generate with the KV cache until nn.MultiHeadAttention's
-    cached path reshapes to n_heads * head_dim (module docstring)."""
+def prune_run(src, out, sparsity=0.5, scope="global", rounds=1, steps=100, lr=3e-4, neurons=None, heads=None):
+    """Prune the GPT run ``src`` and save it to ``out``; returns a report dict. By magnitude (``steps`` of
+    fine-tuning per round), or structurally when ``heads`` (a ``parse_heads`` spec, scored on the first
+    12 training windows) and/or ``neurons`` (per block) are given, then ``steps`` of fine-tuning."""
     model, tokenizer, meta = load_model(weights_file(src, "train first with tinygrad-lm train"))
     if not isinstance(model, GPT):
         raise PruneError(f"{src}: holds a {meta['run_config']['model']} run; prune works on GPT runs")
     require_float(model, "prune")
+    keep = None if heads is None else parse_heads(heads, len(model.blocks), model.blocks[0].attn.n_heads)
     train_ids, val_ids = gpt_run_data(meta, tokenizer)
     before, params_before = val_loss(model, val_ids), model.num_parameters()
-    if neurons is None:
+    report = {}
+    if heads is None and neurons is None:
         method = f"magnitude ({scope}, {rounds} round(s) of {steps} steps)"
         iterative_prune(model, train_ids, sparsity, rounds, steps, scope, lr)
     else:
-        method = f"structured ({neurons} MLP neurons per block, {steps} steps)"
-        prune_neurons(model, neurons)
+        method = f"structured (heads {heads}, MLP neurons {neurons}, {steps} steps)"
+        if keep is not None:
+            T = model.config.block_size
+            x, y = train_ids[:12 * T].reshape(12, T), train_ids[1:12 * T + 1].reshape(12, T)  # calibration batch
+            report["head_importance"] = prune_heads(model, keep, x, y).tolist()
+        if neurons is not None:
+            prune_neurons(model, neurons)
         train_steps(model, train_ids, steps, lr=lr)
     path = save_run(model, meta, out, structure=structure_of(model))
     return {"out": str(path), "method": method, "sparsity": sparsity_of(model), "parameters_before": params_before,
-            "parameters_after": model.num_parameters(), "val_loss_before": before, "val_loss_after": val_loss(model, val_ids)}
+            "parameters_after": model.num_parameters(), "val_loss_before": before,
+            "val_loss_after": val_loss(model, val_ids), "structure": structure_of(model), **report}
