@@ -86,3 +86,16 @@ def test_student_copies_the_teacher_layers_and_distillation_lowers_its_loss(gpt_
     assert np.all(np.isfinite(losses)) and val_loss(student, val_ids, 20) < before
     with pytest.raises(DistillError, match="init must be"):
         gpt_student(teacher, 1, init="random-ish")
+
+
+def test_rows_without_a_label_get_the_soft_term_only():
+    # a transfer set's texts have no label (-100): the hard term averages over the labelled rows alone,
+    # and a batch with none at all is the soft term, not NaN
+    y = Y.copy()
+    y[:3] = -100
+    mixed = distillation_loss(tensor(ZS, dtype="float64"), ZT, y, 2.0, 0.5).item()
+    soft = _reference(ZS, ZT, Y, 2.0, 1.0) * 0.5
+    hard = _reference(ZS[3:], ZT[3:], Y[3:], 2.0, 0.0) * 0.5
+    assert mixed == pytest.approx(soft + hard, rel=1e-12)
+    none = distillation_loss(tensor(ZS, dtype="float64"), ZT, np.full(6, -100), 2.0, 0.5).item()
+    assert none == pytest.approx(soft, rel=1e-12)

@@ -7,8 +7,10 @@ from tinygrad_lm.compress.distill import DistillError
 from tinygrad_lm.compress.distill_classifier import (
     classifier_student,
     distill_classifier,
+    teacher_outputs,
 )
 from tinygrad_lm.models import BertConfig, BertForSequenceClassification
+from tinygrad_lm.train.classifier_task import encode, predict_logits
 
 
 class CharIds:
@@ -46,7 +48,25 @@ def test_distillation_moves_the_student_towards_the_teacher_logits(teacher):
     targets = np.tile([[-3.0, 3.0], [3.0, -3.0]], (8, 1))  # (16, 2): confident stored teacher logits
     student = classifier_student(teacher, 2, init="scratch")
     losses = distill_classifier(student, CharIds(), texts, labels, targets, steps=12, lr=3e-3, batch_size=8,
-                                max_length=12)
+                                max_length=12).losses
     assert losses[-3:].mean() < losses[:3].mean()
     with pytest.raises(DistillError, match="3 classes"):
         distill_classifier(student, CharIds(), texts, labels, np.zeros((16, 3)), steps=1)
+
+
+def test_unlabelled_texts_and_the_sentence_term_train_and_the_best_check_is_kept(teacher):
+    texts = ["good film", "bad film", "a fine day", "awful"] * 4
+    labels = np.array([1, 0, -100, -100] * 4)  # half the texts from a transfer set: no label
+    logits, sentences = teacher_outputs(teacher, CharIds(), texts, 12)  # (16, 2), (16, 32)
+    np.testing.assert_allclose(logits, teacher(*encode(CharIds(), texts, 12, "cpu"))[0].numpy(), rtol=1e-5, atol=1e-6)
+    student = classifier_student(teacher, 2, init="scratch")
+    val = (texts[:4], np.array([1, 0, 1, 0]))
+    run = distill_classifier(student, CharIds(), texts, labels, logits, steps=6, lr=3e-3, batch_size=8, max_length=12,
+                             teacher_sentences=sentences, hidden_weight=1.0, val=val, check_every=2)
+    assert np.isfinite(run.losses).all() and [c["step"] for c in run.checks] == [2, 4, 6]
+    best = max(run.checks, key=lambda c: c["val_accuracy"])
+    assert run.best_step == best["step"]
+    accuracy = (predict_logits(student, CharIds(), val[0], 12).argmax(axis=1) == val[1]).mean()
+    assert accuracy == best["val_accuracy"]
+    with pytest.raises(DistillError, match="teacher_sentences"):
+        distill_classifier(student, CharIds(), texts, labels, logits, steps=1, hidden_weight=1.0)

@@ -7,7 +7,9 @@
                   prune + fine-tune, structured pruning of attention heads and MLP neurons
     distill.py    the distillation loss (soft targets at temperature T + hard labels), student
                   initialisation from a teacher's layers, a distillation loop
-    distill_classifier.py  the MiniLM classifier teacher -> a 2-layer student, measured
+    distill_classifier.py  a classifier student from stored teacher logits and sentence vectors
+    transfer.py   extra unlabelled in-domain text for distillation, with held-out texts kept out
+    classifier_study.py    the MiniLM teacher -> 2-layer students, distilled or not, over seeds
     files.py      quantize a run's checkpoint into a new run directory (``tinygrad-lm quantize``)
     loop.py       a GPT run's data, a short AdamW loop with hooks, saving a compressed run
     study.py      the measured study of a trained GPT run (size, speed, quality of each technique)

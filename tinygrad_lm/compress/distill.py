@@ -4,7 +4,8 @@
            [+ hidden_weight * H(h_s, h_t)]
 
 z_s, z_t (N, V) are the student's and teacher's logits (a GPT's (B, T, V) become (B*T, V)
-rows), y (N,) the true labels, KL a batch mean (sum over classes, mean over the N rows). The
+rows), y (N,) the true labels (``UNLABELLED`` where a row has none, as a transfer set's texts:
+CE then averages over the labelled rows, and is left out when there are none), KL a batch mean (sum over classes, mean over the N rows). The
 T^2 keeps the soft term's gradient on the scale of the hard one as T grows (its gradient is
 (p_s - p_t) / T per logit). The optional hidden-state term H is DistilBERT's: cosine
 (mean over rows of 1 - cos(h_s, h_t)) or MSE between hidden states of the same width.
@@ -16,7 +17,8 @@ A student deeper than its teacher, or with another vocabulary, is refused (Disti
 
 ``distill_gpt`` trains a GPT student on the teacher's text; ``distill_gpt_run`` is the
 ``tinygrad-lm distill`` command (settings by key=value, ``DistillSettings``). The classifier
-case (MiniLM teacher -> 2-layer student) is in ``distill_classifier.py``.
+case (MiniLM teacher -> 2-layer student) is in ``distill_classifier.py``, measured by
+``classifier_study.py``.
 
 Left out: distilling into a narrower student (its weights cannot be copied), intermediate-layer
 matching (TinyBERT), data augmentation.
@@ -34,6 +36,8 @@ from ..train import load_model
 from ..train.rundir import weights_file
 from .loop import gpt_run_data, save_run, train_steps, val_loss
 from .quantize import require_float
+
+UNLABELLED = -100  # the target of a row with no label: cross_entropy's ignore_index
 
 
 class DistillError(ValueError):
@@ -80,7 +84,10 @@ def distillation_loss(student_logits, teacher_logits, targets, temperature=2.0, 
     log_p_teacher = _log_softmax_array(teacher.reshape(-1, V), temperature)  # (N, V)
     log_p_student = F.log_softmax(rows / temperature, axis=-1)  # (N, V)
     kl = F.kl_div(log_p_student, tensor(log_p_teacher, dtype=rows.dtype), reduction="batchmean", log_target=True)
-    loss = alpha * temperature**2 * kl + (1.0 - alpha) * F.cross_entropy(rows, np.asarray(targets).reshape(-1))
+    loss = alpha * temperature**2 * kl
+    targets = np.asarray(targets).reshape(-1)  # (N,); UNLABELLED rows (a transfer set's) get the soft term only
+    if (targets != UNLABELLED).any():
+        loss = loss + (1.0 - alpha) * F.cross_entropy(rows, targets, ignore_index=UNLABELLED)
     if hidden_weight:
         loss = loss + hidden_weight * hidden_state_loss(student_hidden, teacher_hidden, hidden_kind)
     return loss
@@ -167,7 +174,7 @@ def distill_gpt_run(teacher_src, out=None, student_layers=None, init="every-othe
     teacher, tokenizer, meta = load_model(path)
     if not isinstance(teacher, GPT):
         raise DistillError(f"{teacher_src}: holds a {meta['run_config']['model']} run; distill works on GPT runs "
-                           f"(compress.distill_classifier distils a classifier)")
+                           f"(compress.classifier_study distils a classifier)")
     require_float(teacher, "distill")
     n_layers = student_layers if student_layers is not None else max(1, teacher.config.n_layer // 2)
     student = gpt_student(teacher, n_layers, init)

@@ -22,7 +22,7 @@ recorded beside them. Validation losses other than the quantization table's use 
 ``--small`` shrinks every setting for a smoke test. The chapter (tutorials/16_compression.py)
 reads the committed JSON.
 
-Left out: the classifier's study (``distill_classifier.py`` measures the MiniLM case).
+Left out: the classifier's study (``classifier_study.py`` measures the MiniLM case).
 """
 
 import argparse
