@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tinygrad_lm.compress.classifier_study import cached_teacher_outputs
 from tinygrad_lm.compress.distill import DistillError
 from tinygrad_lm.compress.distill_classifier import (
     classifier_student,
@@ -70,3 +71,13 @@ def test_unlabelled_texts_and_the_sentence_term_train_and_the_best_check_is_kept
     assert accuracy == best["val_accuracy"]
     with pytest.raises(DistillError, match="teacher_sentences"):
         distill_classifier(student, CharIds(), texts, labels, logits, steps=1, hidden_weight=1.0)
+
+
+def test_teacher_outputs_are_cached_for_the_same_texts_only(teacher, tmp_path):
+    cache, texts = tmp_path / "teacher.npz", ["good film", "bad film", "awful"]
+    logits, _ = cached_teacher_outputs(teacher, CharIds(), texts, 12, cache)
+    teacher.classifier.weight.data[...] = 0  # a changed teacher: only a fresh computation would notice
+    again, _ = cached_teacher_outputs(teacher, CharIds(), texts, 12, cache)
+    np.testing.assert_array_equal(again, logits)
+    other, _ = cached_teacher_outputs(teacher, CharIds(), texts[:2], 12, cache)  # other texts: computed again
+    np.testing.assert_allclose(other, np.zeros((2, 2)) + teacher.classifier.bias.numpy(), atol=1e-6)
