@@ -10,7 +10,8 @@ works: 1.7 million tokens) under `tinygrad_lm.vectors.vocab.tokenize`; words see
 times are removed first and the id stream is cut into 10,000-token sentences, and both libraries
 get exactly those sentences (gensim with min_count=1, so its vocabulary is ours). Settings, both
 sides: gensim 4.4's defaults (vector_size 100, window 5, negative 5, sample 1e-3, alpha 0.025 ->
-0.0001, 5 epochs), skip-gram and CBOW (cbow_mean=1), seed 1.
+0.0001, 5 epochs), skip-gram and CBOW (cbow_mean=1), seed 1. With the same vocabulary order and
+seed both start from the same vectors (gensim 4.4's initialisation); their random draws differ.
 
 Contenders, per model and thread count: ``tinygrad_lm`` (train_word2vec, ``threads=N`` Hogwild
 Numba kernel) and ``gensim`` (Word2Vec with ``workers=N``). Each training runs in a fresh

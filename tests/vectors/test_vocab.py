@@ -20,11 +20,19 @@ def test_tokenize_keeps_letters_of_other_scripts_and_normalises_compatibility_fo
     assert tokenize("Ｃafé naïve ﬁne") == ["café", "naïve", "fine"]
 
 
-def test_vocabulary_sorts_by_count_then_first_seen_and_applies_min_count():
+def test_vocabulary_sorts_by_count_then_last_seen_first_and_applies_min_count():
     vocab = Vocabulary.build(["b", "a", "c", "a", "b", "a", "d"], min_count=2)
     assert vocab.words == ["a", "b"] and vocab.counts.tolist() == [3, 2]
     assert vocab.encode(["a", "x", "b", "a"]).tolist() == [0, 1, 0]
-    assert Vocabulary.build(["y", "x", "x", "y"], min_count=1).words == ["y", "x"]  # tie: first seen first
+    # a tie: the word seen first comes last (gensim 4.4's lexsort((-first_seen_index, -count)))
+    assert Vocabulary.build(["y", "x", "z", "x", "y", "z", "w"], min_count=1).words == ["z", "x", "y", "w"]
+
+
+def test_vocabulary_order_is_gensims_on_a_corpus_with_many_ties(topics):
+    word2vec = pytest.importorskip("gensim.models.word2vec", reason="gensim (bench extra) is not installed")
+    model = word2vec.Word2Vec(min_count=1)
+    model.build_vocab([topics[i:i + 8] for i in range(0, len(topics), 8)])
+    assert Vocabulary.build(topics, min_count=1).words == model.wv.index_to_key
 
 
 def test_keep_probability_is_mikolovs_formula_as_in_gensim():

@@ -11,15 +11,18 @@ The tokenisation rule (`tokenize`, the one place it lives):
    separates tokens. Regular expression: ``[^\\W_]+(?:'[^\\W_]+)*``.
 
 `Vocabulary.build` counts tokens, keeps words seen at least ``min_count`` times and sorts them
-by falling count (ties keep first-seen order), the order gensim and the C word2vec use, so
-"the most frequent 300,000" in the evaluation is a prefix of the file. Then, for Word2Vec:
+by falling count, words of equal count in reverse order of first appearance: gensim 4.4's order
+(``sort_by_descending_frequency``: ``np.lexsort((-first_seen_index, -count))``), so a model
+trained on the same text starts from the same rows and "the most frequent 300,000" in the
+evaluation is a prefix of the file, as in gensim (the C word2vec's qsort leaves ties unordered). Then, for Word2Vec:
 
 * `keep_probabilities`: Mikolov's subsampling of frequent words in the form the C code and
   gensim use: with t = sample * (total count), keep a word of count c with probability
   min(1, (sqrt(c / t) + 1) * t / c).
 * `noise_cumulative`: the negative-sampling distribution P(w) ~ count(w)^0.75 as a cumulative
-  table of integers summing to 2^31 (gensim's ``cum_table``); a kernel draws r uniform in
-  [0, table[-1]) and takes the first index whose entry exceeds r.
+  table of integers summing to 2^31; a kernel draws r uniform in [0, table[-1]) and takes the
+  first index whose entry exceeds r. (gensim's ``cum_table`` ends at 2^31 - 1 and its draw takes
+  the first entry >= r: each word's share differs by at most one in 2^31.)
 
 `split_sentences` cuts the id stream into pieces of at most 10,000 tokens (gensim's limit per
 sentence); windows never cross a piece boundary, and the same pieces are fed to gensim in the
@@ -66,11 +69,13 @@ class Vocabulary:
 
     @classmethod
     def build(cls, tokens: list[str], min_count: int = 5) -> Vocabulary:
-        """Count ``tokens``; keep words with count >= ``min_count``, most frequent first."""
+        """Count ``tokens``; keep words with count >= ``min_count``, most frequent first (ties: last seen first)."""
         if min_count < 1:
             raise VectorsError(f"min_count must be >= 1, got {min_count}")
-        kept = [(word, count) for word, count in Counter(tokens).most_common() if count >= min_count]
-        return cls([word for word, _ in kept], np.array([count for _, count in kept], dtype=np.int64))
+        kept = [(word, count) for word, count in Counter(tokens).items() if count >= min_count]  # first-seen order
+        counts = np.array([count for _, count in kept], dtype=np.int64)
+        order = np.lexsort((-np.arange(len(kept)), -counts))  # falling count, then falling first-seen index
+        return cls([kept[i][0] for i in order], counts[order])
 
     def encode(self, tokens: list[str]) -> np.ndarray:
         """int32 ids of the tokens that are in the vocabulary (the others are dropped, as in word2vec)."""
