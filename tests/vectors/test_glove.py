@@ -68,3 +68,22 @@ def test_tiny_corpus_and_bad_settings_are_refused(topics):
         train_glove(["a", "b", "a", "b"], GloveConfig(min_count=1, window=2), progress=False)
     with pytest.raises(VectorsError, match="x_max"):
         train_glove(topics, GloveConfig(x_max=0.0), progress=False)
+
+
+def test_glove_starts_at_glove_c_scale_not_word2vecs(topics, monkeypatch):
+    """glove.c: W, W~ uniform in [-0.5, 0.5) / D; Word2Vec (gensim 4.4) starts twice as wide."""
+    import tinygrad_lm.vectors.glove as glove
+
+    starts = []
+    original = glove.initial_vectors
+
+    def recording(*args, **kwargs):
+        vectors = original(*args, **kwargs)
+        starts.append(vectors.copy())  # training changes the returned table in place
+        return vectors
+
+    monkeypatch.setattr(glove, "initial_vectors", recording)
+    train_glove(topics, GloveConfig(vector_size=50, min_count=1, epochs=1, window=3), progress=False)
+    assert len(starts) == 2
+    for start in starts:
+        assert np.abs(start).max() < 0.5 / 50 and np.abs(start).max() > 0.45 / 50

@@ -77,13 +77,14 @@ def check_vocabulary(vocab: Vocabulary, n_ids: int, config) -> None:
                                                         else "") + "; give a larger text or lower min_count")
 
 
-def initial_vectors(vocab_size: int, dim: int, seed: int) -> np.ndarray:
-    """(V, D) float32 uniform in [-1, 1) / D from the seed: gensim 4.4's ``prep_vectors``, number for number.
+def initial_vectors(vocab_size: int, dim: int, seed: int, half_width: float = 1.0) -> np.ndarray:
+    """(V, D) float32 uniform in [-half_width, half_width) / D from the seed.
 
-    (The C word2vec starts at half that scale, [-0.5, 0.5) / D.)"""
+    half_width 1 is gensim 4.4's ``prep_vectors``, number for number (Word2Vec); 0.5 is the C
+    word2vec's and glove.c's start (GloVe)."""
     vectors = np.random.default_rng(seed).random((vocab_size, dim), dtype=np.float32)  # [0, 1)
-    vectors *= 2.0  # [0, 2)
-    vectors -= 1.0  # [-1, 1)
+    vectors *= 2.0 * half_width  # [0, 2 hw)
+    vectors -= half_width  # [-hw, hw)
     vectors /= dim
     return vectors
 
