@@ -7,8 +7,8 @@ graph node (even under ``no_grad`` the checks and the wrapping remain). Measured
 ``shakespeare-char`` model (``benchmarks/generation_speed.py``, one thread, idle machine): 2.79 ms
 per cached token against PyTorch eager's 0.88 ms, the Python around the ops dwarfing the
 arithmetic. ``GPTDecoder`` runs the same computation on plain arrays; in one run of that
-benchmark (load average 10, so every time is inflated, the ratios less so) it took 1.18 ms per
-cached token, the autograd path 6.98 ms and PyTorch 2.51 ms:
+benchmark (load average 7.6, so every time is inflated, the ratios less so) it took 0.91 ms per
+cached token, the autograd path 5.60 ms and PyTorch 2.06 ms:
 
     x = wte[ids] + pos[start:start+T]                       (B, T, C)     pos: wpe read once
     per block (pre-LN):
