@@ -72,9 +72,10 @@ print("top-p=0.8:", np.round(distribution(logits, top_p=0.8), 3))
 #   $2 L t^2 C$ for attention ($t$ queries against $t$ keys, then the weighted sum of values).
 #   The step costs more the longer the text, linearly and then quadratically in $t$.
 # - **with a cache**: causal attention means the keys and values of old positions never change,
-#   so `GPT.generate` keeps them in a `KVCache` and feeds only the newest token: $12 L C^2$, plus
-#   $2 L t C$ for one query against $t$ cached keys. Almost constant; only the attention term
-#   grows, linearly.
+#   so they can be kept (`model.new_cache()` gives the `KVCache` that `forward` fills; `GPT.generate`
+#   uses `GPTDecoder`'s preallocated arrays, the same kernels without the autograd graph) and only
+#   the newest token is fed: $12 L C^2$, plus $2 L t C$ for one query against $t$ cached keys.
+#   Almost constant; only the attention term grows, linearly.
 #
 # Both are costs *per step*. Summed over the $T$ steps of a whole sequence they become
 # $O(L T^2 C^2 + L T^3 C)$ without the cache and $O(L T C^2 + L T^2 C)$ with it: the cache saves

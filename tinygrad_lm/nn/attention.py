@@ -27,7 +27,7 @@ values and does not touch the context. ``LayerCache.select(rows)`` keeps or reor
 rows (beam search moves each surviving hypothesis's cache to its new slot).
 
 Left out: rotary or relative position encodings, grouped-query attention, a preallocated or
-paged cache.
+paged cache (GPT's graph-free decoder has a preallocated one: models/gpt_decode.py).
 """
 
 
