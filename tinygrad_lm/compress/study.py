@@ -9,7 +9,8 @@ For the run in DIR (the ``shakespeare-char`` preset's, trained with ``tinygrad-l
                    window (the change against float32 is the target: <= 0.01 nats for int8 per
                    channel), cached generation tokens/s
     sparsity       magnitude pruning (global) at 10%, 30%, ..., 90%: validation loss with no fine-tuning
-                   and after FINETUNE_STEPS steps with the masks kept (target at 50%: <= 0.03 nats)
+                   and after FINETUNE_STEPS steps with the masks kept (target at 50%: <= 0.03 nats),
+                   and the dense model after the same steps (the fine-tune's own effect)
     structured     half the heads, half the MLP neurons, both: parameters, loss before and after
                    a fine-tune, forward time of one (12, 64) batch
     distillation   a student of half the depth, four ways: teacher's every-other layers or random
@@ -98,8 +99,12 @@ def quantization_table(run, meta, val_ids, repeats, full_val):
 
 
 def sparsity_curve(run, train_ids, val_ids, sparsities, steps, windows):
-    """Rows {sparsity, val_loss_pruned, val_loss_finetuned} for global magnitude pruning, and the dense loss."""
-    dense = val_loss(load_model(weights_file(run, "train first"))[0], val_ids, windows)
+    """Rows {sparsity, val_loss_pruned, val_loss_finetuned} for global magnitude pruning, the dense loss, and
+    the dense model given the same fine-tuning steps (what the fine-tune alone does to the loss)."""
+    dense_model = load_model(weights_file(run, "train first"))[0]
+    dense = val_loss(dense_model, val_ids, windows)
+    train_steps(dense_model, train_ids, steps, lr=3e-4)
+    dense_finetuned = val_loss(dense_model, val_ids, windows)
     rows = []
     for s in sparsities:
         model = load_model(weights_file(run, "train first"))[0]
@@ -109,7 +114,8 @@ def sparsity_curve(run, train_ids, val_ids, sparsities, steps, windows):
         train_steps(model, train_ids, steps, lr=3e-4, after_step=masks.apply)
         rows.append({"sparsity": s, "measured_sparsity": sparsity_of(model), "val_loss_pruned": pruned,
                      "val_loss_finetuned": val_loss(model, val_ids, windows)})
-    return {"dense_val_loss": dense, "finetune_steps": steps, "rows": rows}
+    return {"dense_val_loss": dense, "dense_val_loss_finetuned": dense_finetuned, "finetune_steps": steps,
+            "rows": rows}
 
 
 def structured_table(run, train_ids, val_ids, steps, windows, repeats):
