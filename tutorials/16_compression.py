@@ -270,6 +270,9 @@ if classifier.exists():
         seed = f" seed {row['seed']}" if "seed" in row else ""
         print(f"classifier {row['model'] + seed:47s} {row['parameters'] * 4 / 1e6:6.2f} MB  "
               f"{row['test_seconds']:6.1f} s / test split  accuracy {row['test_accuracy']:.4f}")
+    if "speed" in measured:  # the per-row times above were taken minutes apart; this one side by side
+        print(f"side by side: teacher {measured['speed']['teacher_seconds']:.1f} s, 2-layer student "
+              f"{measured['speed']['student_seconds']:.1f} s per test split: {measured['speed']['speedup']:.2f}x faster")
     for kind, summary in measured.get("summary", {}).items():
         print(f"2-layer students, {kind}: test accuracy {summary['test_accuracy']} (seeds {summary['seeds']}), "
               f"mean {summary['mean_test_accuracy']:.4f}")
