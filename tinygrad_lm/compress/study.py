@@ -17,8 +17,8 @@ For the run in DIR (the ``shakespeare-char`` preset's, trained with ``tinygrad-l
                    init, each trained with distillation (alpha 0.5, T 2) or without (alpha 0):
                    validation loss, parameters, generation tokens/s
 
-Timings are medians of ``REPEATS`` calls on this machine as it is; ``os.getloadavg()`` is
-recorded beside them. Validation losses other than the quantization table's use the same
+Timings are medians of ``REPEATS`` calls on this machine as it is, the models of one table timed
+in turns (``interleaved_seconds``); ``os.getloadavg()`` is recorded beside them. Validation losses other than the quantization table's use the same
 ``VAL_WINDOWS`` evenly spaced windows for every model. Writes one JSON, rewritten after each part (and prints it);
 ``--small`` shrinks every setting for a smoke test. The chapter (tutorials/16_compression.py)
 reads the committed JSON.
@@ -46,28 +46,34 @@ from .quantize import SCHEMES
 
 FINETUNE_STEPS = 100
 DISTILL_STEPS = 300
-REPEATS = 5
+REPEATS = 9
+NEW_TOKENS = 48
 SPARSITIES = (0.1, 0.3, 0.5, 0.7, 0.9)
 
 
-def _median_seconds(fn, repeats):
-    fn()  # warm-up: Numba kernels load, caches fill
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def interleaved_seconds(runs, repeats):
+    """Median seconds of each zero-argument callable in ``runs``, timed in turns: round r calls them
+    all once, starting at a rotating position, so a load that changes during the study (a shared
+    machine) falls on every contender alike instead of on whichever was timed last."""
+    for run in runs:
+        run()  # warm-up: Numba kernels load, caches fill
+    times = [[] for _ in runs]
+    for r in range(repeats):
+        for i in [(r + k) % len(runs) for k in range(len(runs))]:
+            start = time.perf_counter()
+            runs[i]()
+            times[i].append(time.perf_counter() - start)
+    return [float(np.median(t)) for t in times]
 
 
-def generation_tokens_per_s(model, vocab_size, repeats, new_tokens=48):
-    """Greedy cached generation of ``new_tokens`` after a 16-token prompt: median tokens/s."""
+def generation_run(model, vocab_size):
+    """Greedy cached generation of NEW_TOKENS after a 16-token prompt, as a callable to time."""
     prompt = np.random.default_rng(0).integers(0, vocab_size, (1, 16))  # (1, 16)
-    return new_tokens / _median_seconds(lambda: model.generate(prompt, new_tokens, temperature=0), repeats)
+    return lambda: model.generate(prompt, NEW_TOKENS, temperature=0)
 
 
-def forward_ms(model, train_ids, repeats):
-    """Median milliseconds of one no-grad forward of a (12, T) batch."""
+def forward_run(model, train_ids):
+    """One no-grad forward of a (12, T) batch, as a callable to time."""
     T = model.config.block_size
     x = train_ids[:12 * T].reshape(12, T)  # (12, T)
 
@@ -75,7 +81,14 @@ def forward_ms(model, train_ids, repeats):
         with no_grad():
             model(x)
 
-    return 1e3 * _median_seconds(run, repeats)
+    return run
+
+
+def add_tokens_per_s(rows, models, vocab_size, repeats):
+    """Write each model's cached-generation tokens/s into its row, all timed in turns."""
+    seconds = interleaved_seconds([generation_run(m, vocab_size) for m in models], repeats)
+    for row, s in zip(rows, seconds):
+        row["tokens_per_s"] = NEW_TOKENS / s
 
 
 def quantization_table(run, meta, val_ids, repeats, full_val):
@@ -86,15 +99,17 @@ def quantization_table(run, meta, val_ids, repeats, full_val):
     block = model.config.block_size
     base = split_loss(model, val_ids, block, max_windows=windows)
     V = model.config.vocab_size
-    rows = [{"scheme": "float32", "bytes": source.stat().st_size, "ratio": 1.0, "val_loss": base, "delta": 0.0,
-             "tokens_per_s": generation_tokens_per_s(model, V, repeats)}]
+    rows = [{"scheme": "float32", "bytes": source.stat().st_size, "ratio": 1.0, "val_loss": base, "delta": 0.0}]
+    models = [model]
     with tempfile.TemporaryDirectory() as tmp:
         for scheme in SCHEMES:
             report = quantize_run(run, Path(tmp) / scheme, scheme)
             quantized = load_model(Path(tmp) / scheme / BEST)[0].eval()
             loss = split_loss(quantized, val_ids, block, max_windows=windows)
             rows.append({"scheme": scheme, "bytes": report["out_bytes"], "ratio": report["ratio"], "val_loss": loss,
-                         "delta": loss - base, "tokens_per_s": generation_tokens_per_s(quantized, V, repeats)})
+                         "delta": loss - base})
+            models.append(quantized)
+    add_tokens_per_s(rows, models, V, repeats)
     return rows
 
 
@@ -120,7 +135,7 @@ def sparsity_curve(run, train_ids, val_ids, sparsities, steps, windows):
 
 def structured_table(run, train_ids, val_ids, steps, windows, repeats):
     """Rows for the dense model, half the heads, half the neurons, and both."""
-    rows = []
+    rows, runs = [], []
     for name, heads, neurons in (("dense", None, None), ("half the heads", "half", None),
                                  ("half the MLP neurons", None, "half"), ("both", "half", "half")):
         model = load_model(weights_file(run, "train first"))[0]
@@ -134,8 +149,10 @@ def structured_table(run, train_ids, val_ids, steps, windows, repeats):
         if heads or neurons:
             train_steps(model, train_ids, steps, lr=3e-4)
         rows.append({"model": name, "parameters": model.num_parameters(), "val_loss_pruned": before,
-                     "val_loss_finetuned": val_loss(model, val_ids, windows),
-                     "forward_ms": forward_ms(model.eval(), train_ids, repeats)})
+                     "val_loss_finetuned": val_loss(model, val_ids, windows)})
+        runs.append(forward_run(model.eval(), train_ids))
+    for row, seconds in zip(rows, interleaved_seconds(runs, repeats)):
+        row["forward_ms"] = 1e3 * seconds
     return rows
 
 
@@ -144,15 +161,17 @@ def distillation_table(run, train_ids, val_ids, steps, windows, repeats):
     teacher = load_model(weights_file(run, "train first"))[0].eval()
     V = teacher.config.vocab_size
     rows = [{"model": f"teacher ({teacher.config.n_layer} layers)", "parameters": teacher.num_parameters(),
-             "val_loss": val_loss(teacher, val_ids, windows), "tokens_per_s": generation_tokens_per_s(teacher, V, repeats)}]
+             "val_loss": val_loss(teacher, val_ids, windows)}]
+    models = [teacher]
     half = max(1, teacher.config.n_layer // 2)
     for init in ("every-other", "scratch"):
         for alpha, how in ((0.5, "distilled"), (0.0, "no distillation")):
             student = gpt_student(teacher, half, init)
             losses = distill_gpt(teacher, student, train_ids, steps, lr=1e-3, alpha=alpha, temperature=2.0)
             rows.append({"model": f"student {half} layers, {init} init, {how}", "parameters": student.num_parameters(),
-                         "val_loss": val_loss(student.eval(), val_ids, windows), "final_train_loss": float(losses[-10:].mean()),
-                         "tokens_per_s": generation_tokens_per_s(student, V, repeats)})
+                         "val_loss": val_loss(student.eval(), val_ids, windows), "final_train_loss": float(losses[-10:].mean())})
+            models.append(student)
+    add_tokens_per_s(rows, models, V, repeats)
     return rows
 
 
