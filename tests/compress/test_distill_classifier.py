@@ -8,10 +8,9 @@ from tinygrad_lm.compress.distill import DistillError
 from tinygrad_lm.compress.distill_classifier import (
     classifier_student,
     distill_classifier,
-    teacher_outputs,
 )
 from tinygrad_lm.models import BertConfig, BertForSequenceClassification
-from tinygrad_lm.train.classifier_task import encode, predict_logits
+from tinygrad_lm.train.classifier_task import encode, predict_logits, predict_outputs
 
 
 class CharIds:
@@ -58,7 +57,7 @@ def test_distillation_moves_the_student_towards_the_teacher_logits(teacher):
 def test_unlabelled_texts_and_the_sentence_term_train_and_the_best_check_is_kept(teacher):
     texts = ["good film", "bad film", "a fine day", "awful"] * 4
     labels = np.array([1, 0, -100, -100] * 4)  # half the texts from a transfer set: no label
-    logits, sentences = teacher_outputs(teacher, CharIds(), texts, 12)  # (16, 2), (16, 32)
+    logits, sentences = predict_outputs(teacher, CharIds(), texts, 12)  # (16, 2), (16, 32)
     np.testing.assert_allclose(logits, teacher(*encode(CharIds(), texts, 12, "cpu"))[0].numpy(), rtol=1e-5, atol=1e-6)
     student = classifier_student(teacher, 2, init="scratch")
     val = (texts[:4], np.array([1, 0, 1, 0]))

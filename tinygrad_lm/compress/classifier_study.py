@@ -39,10 +39,15 @@ import numpy as np
 
 from ..models import BertForSequenceClassification
 from ..train import RunConfig, load_model
-from ..train.classifier_task import label_ids_of_model, load_splits, predict_logits
+from ..train.classifier_task import (
+    label_ids_of_model,
+    load_splits,
+    predict_logits,
+    predict_outputs,
+)
 from ..train.rundir import weights_file
 from .distill import UNLABELLED, DistillError
-from .distill_classifier import classifier_student, distill_classifier, teacher_outputs
+from .distill_classifier import classifier_student, distill_classifier
 from .prune import Masks
 from .quantize import quantize_model, require_float, weight_bytes
 from .transfer import pang_lee_transfer_set
@@ -80,12 +85,12 @@ def interleaved_speed(teacher, student, tokenizer, texts, max_length, repeats=RE
 
 
 def cached_teacher_outputs(teacher, tokenizer, texts, max_length, cache):
-    """``teacher_outputs`` for ``texts``, read from ``cache`` (.npz) when it holds exactly these texts."""
+    """``predict_outputs`` (logits, sentence vectors) for ``texts``, read from ``cache`` (.npz) when it holds exactly these texts."""
     if cache and Path(cache).exists():
         stored = np.load(cache)
         if stored["texts"].tolist() == list(texts):
             return stored["logits"], stored["sentences"]
-    logits, sentences = teacher_outputs(teacher, tokenizer, texts, max_length)
+    logits, sentences = predict_outputs(teacher, tokenizer, texts, max_length)
     if cache:
         np.savez(cache, texts=np.array(texts), logits=logits, sentences=sentences)
     return logits, sentences

@@ -1,8 +1,9 @@
 """Distilling a fine-tuned BERT classifier (MiniLM on Pang & Lee) into a shallower student.
 
 The teacher is a ``tinygrad-lm finetune`` run. Its logits and sentence vectors on every
-training text are computed once (``teacher_outputs``: the teacher is fixed, so recomputing them
-each step would only cost time); each step then runs the student alone on a batch and takes
+training text are computed once (``train.classifier_task.predict_outputs``: the teacher is
+fixed, so recomputing them each step would only cost time); each step then runs the student
+alone on a batch and takes
 ``distill.distillation_loss`` of its logits against the stored ones, optionally plus
 DistilBERT's cosine loss between sentence vectors, AdamW (weight decay 0.01, clipping at 1)
 with the student's dropout on. Texts without a label (a transfer set, ``transfer.py``) get the
@@ -18,11 +19,9 @@ import dataclasses
 
 import numpy as np
 
-from ..engine import no_grad
 from ..models import BertForSequenceClassification
-from ..models.bert import mean_pool
 from ..optim import AdamW, clip_grad_norm_, param_groups_for_weight_decay
-from ..train.classifier_task import EVAL_BATCH, EpochSampler, encode, predict_logits
+from ..train.classifier_task import EpochSampler, encode, predict_logits
 from .distill import DistillError, copy_from_teacher, distillation_loss, picked_layers
 
 
@@ -36,29 +35,6 @@ def classifier_student(teacher, n_layers, init="every-other"):
     if init != "scratch":
         raise DistillError(f"init must be 'every-other' or 'scratch', got {init!r}")
     return student
-
-
-def sentence_and_logits(model, inputs):
-    """The pooled sentence vectors (B, H) and logits (B, C) of a classifier, computed as its forward does."""
-    input_ids, token_type_ids, attention_mask = inputs
-    hidden = model.bert(input_ids, token_type_ids, attention_mask)  # (B, T, H)
-    sentence = model.bert.pooled(hidden) if model.pooling == "cls" else mean_pool(hidden, attention_mask)  # (B, H)
-    return sentence, model.classifier(model.drop(sentence))
-
-
-def teacher_outputs(teacher, tokenizer, texts, max_length):
-    """The teacher's logits (N, C) and sentence vectors (N, H) for ``texts``, in eval mode, computed once."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: less padding
-    logits = np.zeros((len(texts), teacher.n_classes))  # (N, C)
-    sentences = np.zeros((len(texts), teacher.config.hidden), dtype=np.float32)  # (N, H)
-    teacher.eval()
-    with no_grad():
-        for start in range(0, len(order), EVAL_BATCH):
-            rows = order[start:start + EVAL_BATCH]
-            sentence, batch_logits = sentence_and_logits(teacher, encode(tokenizer, [texts[i] for i in rows],
-                                                                         max_length, teacher.device))
-            logits[rows], sentences[rows] = batch_logits.numpy(), sentence.numpy()
-    return logits, sentences
 
 
 @dataclasses.dataclass
@@ -94,8 +70,9 @@ def distill_classifier(student, tokenizer, texts, labels, teacher_logits, steps,
     result, best, best_state = Training(np.zeros(steps)), -1.0, None
     for step in range(1, steps + 1):
         rows = sampler.next_rows()
-        sentence, logits = sentence_and_logits(student, encode(tokenizer, [texts[i] for i in rows], max_length,
-                                                               student.device))
+        sentence = student.sentence_vectors(*encode(tokenizer, [texts[i] for i in rows], max_length,
+                                                    student.device))  # (B, H)
+        logits = student.classifier(student.drop(sentence))  # (B, C), as the model's forward
         hidden = None if teacher_sentences is None else teacher_sentences[rows]
         loss = distillation_loss(logits, teacher_logits[rows], labels[rows], temperature, alpha, sentence, hidden,
                                  hidden_weight)

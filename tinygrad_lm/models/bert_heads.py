@@ -123,14 +123,17 @@ class BertForSequenceClassification(Module):
         self.classifier = Linear(config.hidden, n_classes, rng=self.bert.rng, dtype=dtype)
         _init_like_bert(self.bert, self.classifier)
 
-    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None):
+    def sentence_vectors(self, input_ids, token_type_ids=None, attention_mask=None):
+        """The sentence vectors (B, H) the head classifies: the pooler on [CLS], or the masked mean."""
         hidden = self.bert(input_ids, token_type_ids, attention_mask)  # (B, T, H)
         if self.pooling == "cls":
-            sentence = self.bert.pooled(hidden)  # (B, T, H) -> (B, H)
-        else:
-            if attention_mask is None:  # every position is real: (B, T) of ones, where hidden lives
-                attention_mask = array_module(hidden.data).ones(hidden.shape[:2], dtype=np.int64)
-            sentence = mean_pool(hidden, attention_mask)  # (B, T, H) -> (B, H)
+            return self.bert.pooled(hidden)  # (B, T, H) -> (B, H)
+        if attention_mask is None:  # every position is real: (B, T) of ones, where hidden lives
+            attention_mask = array_module(hidden.data).ones(hidden.shape[:2], dtype=np.int64)
+        return mean_pool(hidden, attention_mask)  # (B, T, H) -> (B, H)
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None):
+        sentence = self.sentence_vectors(input_ids, token_type_ids, attention_mask)  # (B, H)
         logits = self.classifier(self.drop(sentence))  # (B, H) -> (B, n_classes)
         return logits, None if labels is None else F.cross_entropy(logits, labels)
 

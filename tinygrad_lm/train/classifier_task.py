@@ -148,22 +148,31 @@ def encode(tokenizer, texts, max_length, device):
     return tuple(tensor(batch[name], device=device) for name in ("input_ids", "token_type_ids", "attention_mask"))
 
 
-def predict_logits(model, tokenizer, texts, max_length):
-    """Logits (N, C) on the host for ``texts``, in eval mode and without gradients; each text cut to
-    ``max_length`` tokens, or to the encoder's positions if it has fewer."""
+def predict_outputs(model, tokenizer, texts, max_length):
+    """Logits (N, C) and the sentence vectors (N, H) they were computed from, on the host, for
+    ``texts``, in eval mode and without gradients; each text cut to ``max_length`` tokens, or to
+    the encoder's positions if it has fewer."""
     max_length = min(max_length, model.bert.config.max_position)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: less padding
     logits = np.zeros((len(texts), model.n_classes), dtype=np.float64)  # (N, C)
+    sentences = np.zeros((len(texts), model.config.hidden), dtype=np.float32)  # (N, H)
     restore = _eval_mode(model)
     try:
         with no_grad():
             for start in range(0, len(order), EVAL_BATCH):
                 rows = order[start:start + EVAL_BATCH]
                 inputs = encode(tokenizer, [texts[i] for i in rows], max_length, model.device)
-                logits[rows] = model(*inputs)[0].numpy()  # (B, C)
+                sentence = model.sentence_vectors(*inputs)  # (B, H)
+                logits[rows] = model.classifier(model.drop(sentence)).numpy()  # (B, C), as forward
+                sentences[rows] = sentence.numpy()
     finally:
         restore()
-    return logits
+    return logits, sentences
+
+
+def predict_logits(model, tokenizer, texts, max_length):
+    """Logits (N, C) on the host for ``texts`` (``predict_outputs`` without the sentence vectors)."""
+    return predict_outputs(model, tokenizer, texts, max_length)[0]
 
 
 def label_ids_of_model(data, label_names):
