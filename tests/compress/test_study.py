@@ -1,4 +1,4 @@
-"""The study's timing helper: every model of a table is timed in turns, not one after another."""
+"""The studies' timing: every model of a table is timed in turns, not one after another."""
 
 from tinygrad_lm.compress.study import interleaved_seconds
 
@@ -11,3 +11,13 @@ def test_contenders_are_timed_in_rotating_turns_after_one_warm_up_each():
     rounds = [calls[3 + 3 * r:6 + 3 * r] for r in range(4)]
     assert rounds == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
     assert len(medians) == 3 and all(m >= 0 for m in medians)
+
+
+def test_the_classifier_speedup_times_teacher_and_student_in_turns(monkeypatch):
+    from tinygrad_lm.compress import classifier_study
+
+    calls = []
+    monkeypatch.setattr(classifier_study, "predict_logits", lambda model, *args: calls.append(model))
+    speed = classifier_study.interleaved_speed("teacher", "student", None, ["a text"], 8, repeats=2)
+    assert calls == ["teacher", "student", "teacher", "student", "student", "teacher"]
+    assert speed["repeats"] == 2 and set(speed) >= {"teacher_seconds", "student_seconds", "speedup"}

@@ -50,6 +50,7 @@ from .distill import UNLABELLED, DistillError
 from .distill_classifier import classifier_student, distill_classifier
 from .prune import Masks
 from .quantize import quantize_model, require_float, weight_bytes
+from .study import interleaved_seconds
 from .transfer import pang_lee_transfer_set
 
 REPEATS = 3
@@ -70,16 +71,10 @@ def measure_test_split(name, model, tokenizer, test, labels, max_length, repeats
 
 
 def interleaved_speed(teacher, student, tokenizer, texts, max_length, repeats=REPEATS):
-    """Median seconds for teacher and student to classify ``texts``, timed alternately (after one untimed
-    warm-up each) so that both see the same machine load: {teacher_seconds, student_seconds, speedup}."""
-    times = {"teacher": [], "student": []}
-    for round_ in range(repeats + 1):
-        for name, model in (("teacher", teacher), ("student", student)):
-            start = time.perf_counter()
-            predict_logits(model, tokenizer, texts, max_length)
-            if round_:
-                times[name].append(time.perf_counter() - start)
-    teacher_s, student_s = float(np.median(times["teacher"])), float(np.median(times["student"]))
+    """Median seconds for teacher and student to classify ``texts``, timed in turns (``study.interleaved_seconds``)
+    so that both see the same machine load: {teacher_seconds, student_seconds, speedup}."""
+    teacher_s, student_s = interleaved_seconds([lambda model=model: predict_logits(model, tokenizer, texts, max_length)
+                                                for model in (teacher, student)], repeats)
     return {"teacher_seconds": teacher_s, "student_seconds": student_s, "speedup": teacher_s / student_s,
             "repeats": repeats, "load_average": os.getloadavg()}
 

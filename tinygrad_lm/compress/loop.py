@@ -5,6 +5,7 @@
                                  model's own loss (distillation), ``after_step()`` runs after
                                  each update (pruning re-applies its masks there)
     val_loss(model, val_ids)     the exact validation loss over evenly spaced windows
+    calibration_batch(ids, T)    the first 12 windows and their targets (head importance, timing)
     save_run(model, meta, out)   ``out/best.safetensors`` in the safe format, role "best"
 
 The loop is deliberately smaller than ``train.Trainer`` (no run directory, resume or logs):
@@ -32,6 +33,12 @@ def gpt_run_data(meta, tokenizer):
     text = load_corpus(run["corpus"] if not run["text_path"] else None, run["text_path"] or None)
     ids = tokenizer.encode(text)
     return train_val_split(ids, VAL_FRACTION, block_size=meta["model_config"]["block_size"])
+
+
+def calibration_batch(train_ids, block_size, rows=12):
+    """The first ``rows`` windows of ``train_ids`` and their next-token targets: x, y (rows, T)."""
+    T = block_size
+    return train_ids[:rows * T].reshape(rows, T), train_ids[1:rows * T + 1].reshape(rows, T)  # (N,) -> (rows, T)
 
 
 def val_loss(model, val_ids, windows=VAL_WINDOWS):

@@ -39,7 +39,7 @@ from ..models import GPT
 from ..nn import Linear
 from ..train import load_model
 from ..train.rundir import weights_file
-from .loop import gpt_run_data, save_run, train_steps, val_loss
+from .loop import calibration_batch, gpt_run_data, save_run, train_steps, val_loss
 from .quantize import require_float
 
 SCOPES = ("global", "layer")
@@ -262,8 +262,7 @@ def prune_run(src, out, sparsity=0.5, scope="global", rounds=1, steps=100, lr=3e
     else:
         method = f"structured (heads {heads}, MLP neurons {neurons}, {steps} steps)"
         if keep is not None:
-            T = model.config.block_size
-            x, y = train_ids[:12 * T].reshape(12, T), train_ids[1:12 * T + 1].reshape(12, T)  # calibration batch
+            x, y = calibration_batch(train_ids, model.config.block_size)  # (12, T) each
             report["head_importance"] = prune_heads(model, keep, x, y).tolist()
         if neurons is not None:
             prune_neurons(model, neurons)

@@ -40,7 +40,7 @@ from ..train import load_model, split_loss
 from ..train.rundir import BEST, weights_file
 from .distill import distill_gpt, gpt_student
 from .files import quantize_run
-from .loop import gpt_run_data, train_steps, val_loss
+from .loop import calibration_batch, gpt_run_data, train_steps, val_loss
 from .prune import Masks, prune_heads, prune_neurons, sparsity_of
 from .quantize import SCHEMES
 
@@ -74,8 +74,7 @@ def generation_run(model, vocab_size):
 
 def forward_run(model, train_ids):
     """One no-grad forward of a (12, T) batch, as a callable to time."""
-    T = model.config.block_size
-    x = train_ids[:12 * T].reshape(12, T)  # (12, T)
+    x = calibration_batch(train_ids, model.config.block_size)[0]  # (12, T)
 
     def run():
         with no_grad():
@@ -139,9 +138,8 @@ def structured_table(run, train_ids, val_ids, steps, windows, repeats):
     for name, heads, neurons in (("dense", None, None), ("half the heads", "half", None),
                                  ("half the MLP neurons", None, "half"), ("both", "half", "half")):
         model = load_model(weights_file(run, "train first"))[0]
-        T = model.config.block_size
         if heads:
-            x, y = train_ids[:12 * T].reshape(12, T), train_ids[1:12 * T + 1].reshape(12, T)  # calibration batch
+            x, y = calibration_batch(train_ids, model.config.block_size)  # (12, T) each
             prune_heads(model, model.config.n_head // 2, x, y)
         if neurons:
             prune_neurons(model, model.blocks[0].mlp.fc.out_features // 2)
