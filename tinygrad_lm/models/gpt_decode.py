@@ -3,12 +3,11 @@
 Why this file exists. At batch 1 a decoding step is tiny arithmetic (a 128-wide model: a few
 (1, 128) @ (128, 512) products per layer) but ``GPT.forward`` runs it as about a hundred
 autograd ops, each checking its operands, wrapping its result in a Tensor and recording a
-graph node (even under ``no_grad`` the checks and the wrapping remain). Measured on the
-``shakespeare-char`` model (``benchmarks/generation_speed.py``, one thread, idle machine): 2.79 ms
-per cached token against PyTorch eager's 0.88 ms, the Python around the ops dwarfing the
-arithmetic. ``GPTDecoder`` runs the same computation on plain arrays; in one run of that
-benchmark (load average 7.6, so every time is inflated, the ratios less so) it took 0.91 ms per
-cached token, the autograd path 5.60 ms and PyTorch 2.06 ms:
+graph node (even under ``no_grad`` the checks and the wrapping remain). Measured on a trained
+``shakespeare-char`` model (``benchmarks/generation_speed.py``, one thread, idle machine): the
+autograd path takes 2.39 ms per cached token against PyTorch eager's 0.706 ms, the Python around
+the ops dwarfing the arithmetic; ``GPTDecoder`` runs the same computation on plain arrays in
+0.382 ms:
 
     x = wte[ids] + pos[start:start+T]                       (B, T, C)     pos: wpe read once
     per block (pre-LN):
