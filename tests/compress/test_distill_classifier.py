@@ -6,10 +6,12 @@ import pytest
 from tinygrad_lm.compress.classifier_study import cached_teacher_outputs
 from tinygrad_lm.compress.distill import DistillError
 from tinygrad_lm.compress.distill_classifier import (
+    WARMUP_FRACTION,
     classifier_student,
     distill_classifier,
 )
 from tinygrad_lm.models import BertConfig, BertForSequenceClassification
+from tinygrad_lm.optim import linear_decay
 from tinygrad_lm.train.classifier_task import encode, predict_logits, predict_outputs
 
 
@@ -80,3 +82,18 @@ def test_teacher_outputs_are_cached_for_the_same_texts_only(teacher, tmp_path):
     np.testing.assert_array_equal(again, logits)
     other, _ = cached_teacher_outputs(teacher, CharIds(), texts[:2], 12, cache)  # other texts: computed again
     np.testing.assert_allclose(other, np.zeros((2, 2)) + teacher.classifier.bias.numpy(), atol=1e-6)
+
+
+def test_the_linear_schedule_warms_up_then_decays_to_zero_and_a_constant_lr_stays(teacher):
+    texts, labels = ["good film", "bad film", "a fine day", "awful"] * 4, np.array([1, 0, 1, 0] * 4)
+    logits = np.tile([[-3.0, 3.0], [3.0, -3.0]], (8, 1))  # (16, 2)
+    steps, warmup = 50, int(WARMUP_FRACTION * 50)
+    linear = distill_classifier(classifier_student(teacher, 2), CharIds(), texts, labels, logits, steps, lr=1e-3,
+                                batch_size=8, max_length=12, lr_schedule="linear").lrs
+    np.testing.assert_allclose(linear, [linear_decay(k, 1e-3, steps, warmup_steps=warmup) for k in range(steps)])
+    assert warmup == 3 and linear.argmax() == warmup and linear[0] < linear[warmup] and 0 < linear[-1] < 1e-4
+    constant = distill_classifier(classifier_student(teacher, 2), CharIds(), texts, labels, logits, 5, lr=1e-3,
+                                  batch_size=8, max_length=12).lrs
+    np.testing.assert_array_equal(constant, np.full(5, 1e-3))
+    with pytest.raises(DistillError, match="lr_schedule must be one of"):
+        distill_classifier(classifier_student(teacher, 2), CharIds(), texts, labels, logits, 1, lr_schedule="cosine")

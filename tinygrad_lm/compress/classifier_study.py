@@ -1,16 +1,20 @@
 """The measured classifier study: does a distilled 2-layer MiniLM beat the same student trained without it?
 
     python -m tinygrad_lm.compress.classifier_study --teacher DIR [--student-layers 2] [--steps 120]
-                 [--seeds 0 1 2] [--cache FILE.npz] [--out benchmarks/results/compression_classifier.json]
+                 [--lr 1e-4] [--lr-schedule constant|linear] [--augment K] [--seeds 0 1 2]
+                 [--cache FILE.npz] [--out benchmarks/results/compression_classifier.json]
 
 The teacher is a ``tinygrad-lm finetune`` run on Pang & Lee. Every student has the same shape
 (the teacher's config with ``--student-layers`` blocks, from its layers i * L // N), the same
-``--steps`` AdamW steps of 32 texts at lr 1e-4, and the same selection rule: the validation
+``--steps`` AdamW steps of 32 texts at ``--lr`` on the same ``--lr-schedule``, and the same
+selection rule: the validation
 accuracy every ``CHECK_EVERY`` steps and at the end, the best check's weights kept. Then:
 
     baseline       labelled training texts, cross-entropy only (alpha = 0), one run per seed
     distilled      the labelled texts plus the transfer set (``transfer.py``: VADER's movie
-                   snippets with every Pang & Lee text kept out), which only the teacher labels;
+                   snippets with every Pang & Lee text kept out) and, with ``--augment K``, up to K
+                   variants of each of those texts (``transfer.augmented``: crops and word dropout),
+                   which only the teacher labels;
                    alpha, T and the sentence-vector cosine weight chosen among ``CANDIDATES`` on
                    the VALIDATION accuracy of seed 0, then run with the other seeds
 
@@ -47,11 +51,11 @@ from ..train.classifier_task import (
 )
 from ..train.rundir import weights_file
 from .distill import UNLABELLED, DistillError
-from .distill_classifier import classifier_student, distill_classifier
+from .distill_classifier import LR_SCHEDULES, classifier_student, distill_classifier
 from .prune import Masks
 from .quantize import quantize_model, require_float, weight_bytes
 from .study import interleaved_seconds
-from .transfer import pang_lee_transfer_set
+from .transfer import augmented, pang_lee_transfer_set
 
 REPEATS = 3
 CHECK_EVERY = 25
@@ -122,6 +126,9 @@ def main(argv=None):
     parser.add_argument("--teacher", required=True, metavar="DIR")
     parser.add_argument("--student-layers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=120)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant")
+    parser.add_argument("--augment", type=int, default=0, metavar="K", help="variants of each distillation text")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--hidden-weight", type=float, default=0.0, help="weight of the sentence-vector cosine term")
     parser.add_argument("--cache", type=Path, default=None, help="an .npz for the teacher's outputs")
@@ -141,11 +148,13 @@ def main(argv=None):
     labels = {k: label_ids_of_model(v, meta["label_names"]) for k, v in splits.items()}
     load_before = os.getloadavg()
     texts = list(train.texts) + transfer
-    all_labels = np.concatenate([labels["train"], np.full(len(transfer), UNLABELLED)])  # (N_train + N_transfer,)
+    texts += augmented(texts, args.augment)
+    all_labels = np.concatenate([labels["train"], np.full(len(texts) - len(train.texts), UNLABELLED)])  # (N,)
     start = time.perf_counter()
     logits, sentences = cached_teacher_outputs(teacher, tokenizer, texts, block, args.cache)
-    result = {"teacher": str(args.teacher), "steps": args.steps, "batch_size": 32, "lr": 1e-4,
-              "check_every": CHECK_EVERY, "train_texts": len(train.texts), "transfer_texts": len(transfer),
+    result = {"teacher": str(args.teacher), "steps": args.steps, "batch_size": 32, "lr": args.lr,
+              "lr_schedule": args.lr_schedule, "check_every": CHECK_EVERY, "train_texts": len(train.texts),
+              "transfer_texts": len(transfer), "augmented_texts": len(texts) - len(train.texts) - len(transfer),
               "val_texts": len(val.texts), "test_texts": len(test.texts), "teacher_outputs_seconds":
               time.perf_counter() - start, "load_average_before": load_before, "runs": []}
     result["rows"] = [measure_test_split(f"teacher ({teacher.config.n_layers} layers)", teacher, tokenizer, test,
@@ -166,7 +175,8 @@ def main(argv=None):
         training = distill_classifier(student, tokenizer, texts[:n], all_labels[:n], logits[:n], args.steps,
                                       alpha=alpha, temperature=temperature, max_length=block, seed=seed,
                                       teacher_sentences=sentences[:n], hidden_weight=hidden_weight,
-                                      val=(val.texts, labels["val"]), check_every=CHECK_EVERY)
+                                      val=(val.texts, labels["val"]), check_every=CHECK_EVERY, lr=args.lr,
+                                      lr_schedule=args.lr_schedule)
         row = measure_test_split(f"student {args.student_layers} layers, {kind}", student, tokenizer, test, labels["test"], block)
         teacher_row = result["rows"][0]
         row.update(kind=kind, seed=seed, alpha=alpha, temperature=temperature, hidden_weight=hidden_weight,

@@ -13,14 +13,26 @@ the pool every text that shares a run of ``n`` normalized words (or, for a text 
 three Pang & Lee splits (train too: its texts are already labelled, so they would add nothing).
 VADER's labels are never used.
 
-Left out: fuzzier matching (edit distance), and paraphrases, which no string test can find.
+``augmented`` makes more transfer text out of the text at hand, as TinyBERT's data
+augmentation does (it swaps words for a masked LM's or GloVe's neighbours; here, more simply):
+each variant of a text is either a contiguous piece of it (between half of its words and all
+but one; a phrase of a review is still a review's phrase, the unit Stanford's sentiment
+treebank labels) or the text with every word dropped with probability ``DROP``. The teacher's
+soft label says how it reads the variant, which is the whole point: a student learns the
+teacher's function on more of its inputs.
+
+Left out: fuzzier matching (edit distance), and paraphrases, which no string test can find;
+word substitution (it needs a masked LM or word vectors of this vocabulary).
 """
 
 import re
 
+import numpy as np
+
 from ..data.classification_datasets import CLASSIFICATION_DATASETS
 
 WORD = re.compile(r"[a-z0-9]+")
+DROP = 0.15  # the chance that a word-dropout variant loses each word
 
 
 def normalized_words(text):
@@ -44,3 +56,29 @@ def pang_lee_transfer_set(splits, n=6):
     """VADER's movie snippets without anything shared with the Pang & Lee ``splits`` (train, val and test)."""
     held_out = [text for data in splits.values() for text in data.texts]
     return leak_free(CLASSIFICATION_DATASETS["vader-movies"]().texts, held_out, n)
+
+
+def _variant(words, crop, rng):
+    """A contiguous piece of ``words`` (``crop``) or ``words`` with each dropped with probability ``DROP``."""
+    if crop:
+        length = int(rng.integers((len(words) + 1) // 2, len(words)))  # half the words .. all but one
+        start = int(rng.integers(0, len(words) - length + 1))
+        return words[start:start + length]
+    return [w for w in words if rng.random() >= DROP]
+
+
+def augmented(texts, copies, seed=0, min_words=4):
+    """Up to ``copies`` variants of every text of ``texts`` with at least ``min_words`` words, alternately a crop and a
+    word dropout (first a crop), as one list in order; variants with fewer than 2 words, repeats and texts of
+    ``texts`` itself are left out. Words are split on spaces, so the variants keep the texts' own spelling."""
+    rng, seen, out = np.random.default_rng(seed), set(texts), []
+    for text in texts:
+        words = text.split()
+        if len(words) < min_words:
+            continue
+        for copy in range(copies):
+            variant = " ".join(_variant(words, copy % 2 == 0, rng))
+            if len(variant.split()) >= 2 and variant not in seen:
+                seen.add(variant)
+                out.append(variant)
+    return out
