@@ -22,7 +22,13 @@ import functools
 import numpy as np
 
 from ..models import BertForSequenceClassification
-from ..optim import AdamW, LRScheduler, clip_grad_norm_, linear_decay, param_groups_for_weight_decay
+from ..optim import (
+    AdamW,
+    LRScheduler,
+    clip_grad_norm_,
+    linear_decay,
+    param_groups_for_weight_decay,
+)
 from ..train.classifier_task import EpochSampler, encode, predict_logits
 from .distill import DistillError, copy_from_teacher, distillation_loss, picked_layers
 
