@@ -262,9 +262,15 @@ class Worker:
         self.process = subprocess.Popen([sys.executable, "-u", "-c", preamble + code], cwd=REPO_ROOT,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, env={**os.environ, **(env or {})})
-        self.ready = self._answer()
+        self.ready = self.receive()
 
-    def _answer(self):
+    def send(self, command):
+        """Write one command line; ``receive`` reads its answer (so several workers can run at once)."""
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def receive(self):
+        """The worker's next JSON line; a worker that died raises with the end of its stderr."""
         line = self.process.stdout.readline()
         if not line:
             self.process.wait(timeout=60)
@@ -273,9 +279,8 @@ class Worker:
         return json.loads(line)
 
     def _ask(self, command):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self._answer()
+        self.send(command)
+        return self.receive()
 
     def timed_step(self):
         return self._ask("step")["seconds"]

@@ -79,16 +79,6 @@ class Unavailable(Exception):
     """A contender that cannot run here; the message says why and lands in the JSON."""
 
 
-class Contender(Worker):
-    """A worker that answers "train", "eval", "test" and "stop" (see ``worker``); ``send`` then
-    ``receive`` lets several workers run one command at the same time."""
-
-    def send(self, command):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-
-    def receive(self):
-        return self._answer()
 
 
 def ask_all(workers, names, command, together):
@@ -316,7 +306,7 @@ def one_comparison(config, threads, together, progress):
     results, workers = {}, {}
     for name in CONTENDERS:
         code = f"import finetune\nfinetune.worker({name!r}, {config.to_dict()!r}, {threads})\n"
-        process = Contender(code, env={var: str(threads) for var in THREAD_ENV_VARS})
+        process = Worker(code, env={var: str(threads) for var in THREAD_ENV_VARS})
         results[name] = dict(process.ready)
         if results[name]["status"] == "ok":
             workers[name] = process
