@@ -44,67 +44,43 @@ from _common import (
     add_common_args,
     command_line,
     finish_args,
-    grouped_bar_chart,
     interleaved_times,
     machine_info,
     markdown_table,
     summarize,
     write_json,
 )
+from _tokenizer_speed import (
+    COLUMNS,
+    encoders,
+    shakespeare_lines,
+    time_corpora,
+    tokens_chart,
+)
 
 REPEATS, QUICK_REPEATS = 15, 3
 TRAIN_REPEATS = 3  # whole training runs per contender (each takes seconds)
 WORD_LENGTHS, QUICK_WORD_LENGTHS = (250, 1000, 4000), (100, 300)
-BASELINE = "HF encode"
 
 
 def corpora(quick):
     """{name: list of texts}: Shakespeare's non-empty lines and the stdlib in 40-line chunks."""
-    from tinygrad_lm.data.corpora import (
-        CorpusError,
-        load_shakespeare,
-        load_stdlib_source,
-    )
+    from tinygrad_lm.data.corpora import load_stdlib_source
 
-    try:
-        lines = [line for line in load_shakespeare().split("\n") if line.strip()]
-    except CorpusError as error:
-        raise SystemExit(f"bpe_speed: {error}") from None
     code = load_stdlib_source().split("\n")
     chunks = ["\n".join(code[i:i + 40]) for i in range(0, len(code), 40)]
-    return {"shakespeare lines": lines[:500] if quick else lines, "stdlib code": chunks[:20] if quick else chunks}
+    return {"shakespeare lines": shakespeare_lines("bpe_speed", quick), "stdlib code": chunks[:20] if quick else chunks}
 
 
 def hf_tokenizer(folder):
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
+    """HF's byte-level BPE on the same files, or the ImportError that says why it is missing."""
+    try:
+        from tokenizers import Tokenizer, models, pre_tokenizers
+    except ImportError as error:
+        return error
     hf = Tokenizer(models.BPE.from_file(str(folder / "encoder.json"), str(folder / "vocab.bpe")))
     hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     return hf
-
-
-def contenders(folder, texts, missing):
-    """{name: zero-argument callable that encodes all `texts`}."""
-    from tinygrad_lm.data.bpe_files import load_gpt2_tokenizer
-
-    ours = load_gpt2_tokenizer()
-
-    def cold():
-        ours.clear_cache()
-        return [ours.encode_list(t) for t in texts]
-
-    found = {"tinygrad_lm": lambda: [ours.encode_list(t) for t in texts], "tinygrad_lm cold": cold}
-    try:
-        hf = hf_tokenizer(folder)
-    except ImportError as error:
-        missing.update({BASELINE: str(error), "HF encode_batch": str(error)})
-        return found
-    found[BASELINE] = lambda: [hf.encode(t, add_special_tokens=False) for t in texts]
-    found["HF encode_batch"] = lambda: hf.encode_batch(texts, add_special_tokens=False)
-    differ = sum(a != b.ids for a, b in zip(found["tinygrad_lm"](), found["HF encode_batch"]()))
-    if differ:
-        raise SystemExit(f"bpe_speed: {differ} of {len(texts)} texts encode differently; fix that first")
-    return found
 
 
 def training(lines, vocab_size, repeats, missing):
@@ -155,32 +131,13 @@ def main():
     add_common_args(parser, repeats=REPEATS, quick_repeats=QUICK_REPEATS)
     args = finish_args(parser, parser.parse_args(), repeats=REPEATS, quick_repeats=QUICK_REPEATS)
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)  # read when tokenizers starts its pool
-    from tinygrad_lm.data.bpe_files import fetch_gpt2_files
+    from tinygrad_lm.data.bpe_files import fetch_gpt2_files, load_gpt2_tokenizer
 
-    folder = fetch_gpt2_files()
-    results, rows, missing = {}, [], {}
-    texts_of = corpora(args.quick)
-    for corpus, texts in texts_of.items():
-        found = contenders(folder, texts, missing)
-        tokens = sum(len(ids) for ids in found["tinygrad_lm"]())
-        print(f"timing {corpus}: {len(texts)} texts, {tokens} tokens", file=sys.stderr)
-        times = interleaved_times(found, args.repeats, warmup=1)
-        stats = {}
-        for name in found:
-            s = summarize(times[name], "ms")
-            stats[name] = {"status": "ok", **s, "tokens_per_s": tokens / (s["median_ms"] / 1e3)}
-        for name, reason in missing.items():
-            stats[name] = {"status": "missing", "reason": reason}
-        base = stats.get(BASELINE, {}).get("median_ms")
-        for name, s in stats.items():
-            if s["status"] == "ok" and base:
-                s["time_vs_hf_encode"] = s["median_ms"] / base
-            rows.append([corpus, name] + ([f"{s['median_ms']:.1f} ({s['p10_ms']:.1f}-{s['p90_ms']:.1f})",
-                         f"{s['tokens_per_s'] / 1e3:.0f}k",
-                         f"{s['time_vs_hf_encode']:.2f}x" if "time_vs_hf_encode" in s else "-"]
-                         if s["status"] == "ok" else ["missing", "-", "-"]))  # fmt: skip
-        results[corpus] = {"texts": len(texts), "tokens": tokens, "ids_identical": BASELINE in found,
-                           "contenders": stats}  # fmt: skip
+    folder, ours = fetch_gpt2_files(), load_gpt2_tokenizer()
+    hf, texts_of = hf_tokenizer(folder), corpora(args.quick)
+    results, rows = time_corpora(
+        texts_of, lambda texts, missing: encoders("bpe_speed", texts, ours.encode_list, ours.clear_cache, hf, missing),
+        args.repeats)
     lines = texts_of["shakespeare lines"][:300] if args.quick else texts_of["shakespeare lines"]
     vocab_size = 300 if args.quick else 8000
     print(f"timing training: {len(lines)} lines to {vocab_size} tokens", file=sys.stderr)
@@ -192,16 +149,15 @@ def main():
         if s["status"] == "ok" and hf_ms:
             s["time_vs_hf"] = s["median_ms"] / hf_ms
         rows.append([f"training to {vocab_size}", name] + ([f"{s['median_ms']:.0f} ({s['p10_ms']:.0f}-"
-                    f"{s['p90_ms']:.0f})", "-", f"{s['time_vs_hf']:.2f}x" if "time_vs_hf" in s else "-"]
-                    if s["status"] == "ok" else ["missing", "-", "-"]))  # fmt: skip
+                    f"{s['p90_ms']:.0f})", "-", "-", f"{s['time_vs_hf']:.2f}x" if "time_vs_hf" in s else "-"]
+                    if s["status"] == "ok" else ["missing", "-", "-", "-"]))  # fmt: skip
     lengths = QUICK_WORD_LENGTHS if args.quick else WORD_LENGTHS
     print(f"timing long words: {lengths} letters", file=sys.stderr)
     words = long_word_times(lengths, min(args.repeats, TRAIN_REPEATS))
     for n, loops in words.items():
         rows += [[f"one word of {n} letters", name, f"{s['median_ms']:.1f} ({s['p10_ms']:.1f}-{s['p90_ms']:.1f})",
-                  "-", "-"] for name, s in loops.items()]  # fmt: skip
-    table = f"`{command_line()}`\n\n" + markdown_table(
-        ["corpus", "contender", "ms per pass: median (p10-p90)", "tokens/s", "time vs HF"], rows)
+                  "-", "-", "-"] for name, s in loops.items()]  # fmt: skip
+    table = f"`{command_line()}`\n\n" + markdown_table(COLUMNS, rows)
     machine = machine_info()
     machine["load_average_at_end"] = list(os.getloadavg())
     settings = {"repeats": args.repeats, "quick": args.quick, "threads": args.threads,
@@ -216,12 +172,8 @@ def main():
                           "training": {"lines": len(lines), "vocab_size": vocab_size, "contenders": train},
                           "long_words": {str(n): loops for n, loops in words.items()},
                           "table_markdown": table})  # fmt: skip
-    names = ["tinygrad_lm", "tinygrad_lm cold", BASELINE, "HF encode_batch"]
-    series = {name: [results[c]["contenders"].get(name, {}).get("tokens_per_s") for c in results] for name in names}
-    chart = grouped_bar_chart(args.out / "bpe_speed.png", list(results),
-                              {n: v for n, v in series.items() if any(v)}, "tokens per second (median, log scale)",
-                              f"GPT-2 BPE encoding, {machine['cpu']}, {args.threads} thread(s)"
-                              + (" [--quick: not a measurement]" if args.quick else ""))  # fmt: skip
+    chart = tokens_chart(args.out / "bpe_speed.png", results,
+                         f"GPT-2 BPE encoding, {machine['cpu']}, {args.threads} thread(s)", args.quick)
     print(table)
     print(f"\nwrote {out_json}" + (f" and {chart}" if chart else " (no chart: matplotlib is not installed)"))
 

@@ -33,68 +33,45 @@ Left out: decoding, pairs and padding (the model-facing `encode_batch`), and tra
 
 import argparse
 import os
-import sys
 
 from _common import (
     add_common_args,
     command_line,
     finish_args,
-    grouped_bar_chart,
-    interleaved_times,
     machine_info,
     markdown_table,
-    summarize,
     write_json,
+)
+from _tokenizer_speed import (
+    COLUMNS,
+    encoders,
+    shakespeare_lines,
+    time_corpora,
+    tokens_chart,
 )
 
 REPEATS, QUICK_REPEATS = 15, 3
-BASELINE = "HF encode"
 
 
 def corpora(quick):
     """{name: list of texts}: Shakespeare's non-empty lines and the stdlib docstrings."""
-    from tinygrad_lm.data.corpora import (
-        CorpusError,
-        load_shakespeare,
-        stdlib_docstrings,
-    )
+    from tinygrad_lm.data.corpora import stdlib_docstrings
 
-    try:
-        lines = [line for line in load_shakespeare().split("\n") if line.strip()]
-    except CorpusError as error:
-        raise SystemExit(f"wordpiece_speed: {error}") from None
     docstrings = stdlib_docstrings()
-    return {"shakespeare lines": lines[:500] if quick else lines,
+    return {"shakespeare lines": shakespeare_lines("wordpiece_speed", quick),
             "stdlib docstrings": docstrings[:100] if quick else docstrings}  # fmt: skip
 
 
-def contenders(folder, texts, missing):
-    """{name: zero-argument callable that encodes all `texts`}, and the ids each one gives."""
-    from tinygrad_lm.data.wordpiece import WordPieceTokenizer
-
-    ours = WordPieceTokenizer.from_vocab_file(folder / "vocab.txt")
-
-    def cold():
-        ours.clear_cache()
-        return [ours.encode(t) for t in texts]
-
-    found = {"tinygrad_lm": lambda: [ours.encode(t) for t in texts], "tinygrad_lm cold": cold}
+def hf_tokenizer(folder):
+    """HF's WordPiece from the model's tokenizer.json (no padding, no truncation), or the ImportError."""
     try:
         from tokenizers import Tokenizer
     except ImportError as error:
-        missing.update({BASELINE: str(error), "HF encode_batch": str(error)})
-        return found
+        return error
     hf = Tokenizer.from_file(str(folder / "tokenizer.json"))
     hf.no_padding()
     hf.no_truncation()
-    found[BASELINE] = lambda: [hf.encode(t, add_special_tokens=False) for t in texts]
-    found["HF encode_batch"] = lambda: hf.encode_batch(texts, add_special_tokens=False)
-    mine = [ids.tolist() for ids in found["tinygrad_lm"]()]
-    theirs = [e.ids for e in found["HF encode_batch"]()]
-    differ = sum(a != b for a, b in zip(mine, theirs))
-    if differ:
-        raise SystemExit(f"wordpiece_speed: {differ} of {len(texts)} texts encode differently; fix that first")
-    return found
+    return hf
 
 
 def main():
@@ -103,33 +80,15 @@ def main():
     args = finish_args(parser, parser.parse_args(), repeats=REPEATS, quick_repeats=QUICK_REPEATS)
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)  # read when tokenizers starts its pool
     from tinygrad_lm.data.pretrained_files import fetch_pretrained
+    from tinygrad_lm.data.wordpiece import WordPieceTokenizer
 
     folder = fetch_pretrained("all-MiniLM-L6-v2")
-    results, rows, missing = {}, [], {}
-    for corpus, texts in corpora(args.quick).items():
-        found = contenders(folder, texts, missing)
-        tokens = sum(len(ids) for ids in found["tinygrad_lm"]())
-        print(f"timing {corpus}: {len(texts)} texts, {tokens} tokens", file=sys.stderr)
-        times = interleaved_times(found, args.repeats, warmup=1)
-        stats = {}
-        for name in found:
-            s = summarize(times[name], "ms")
-            seconds = s["median_ms"] / 1e3
-            stats[name] = {"status": "ok", **s, "tokens_per_s": tokens / seconds, "texts_per_s": len(texts) / seconds}
-        for name, reason in missing.items():
-            stats[name] = {"status": "missing", "reason": reason}
-        base = stats.get(BASELINE, {}).get("median_ms")
-        for name, s in stats.items():
-            if s["status"] == "ok" and base:
-                s["time_vs_hf_encode"] = s["median_ms"] / base
-            rows.append([corpus, name] + ([f"{s['median_ms']:.1f} ({s['p10_ms']:.1f}-{s['p90_ms']:.1f})",
-                         f"{s['tokens_per_s'] / 1e3:.0f}k", f"{s['texts_per_s'] / 1e3:.1f}k",
-                         f"{s['time_vs_hf_encode']:.2f}x" if "time_vs_hf_encode" in s else "-"]
-                         if s["status"] == "ok" else ["missing", "-", "-", "-"]))  # fmt: skip
-        results[corpus] = {"texts": len(texts), "tokens": tokens, "ids_identical": BASELINE in found,
-                           "contenders": stats}  # fmt: skip
-    table = f"`{command_line()}`\n\n" + markdown_table(
-        ["corpus", "contender", "ms per pass: median (p10-p90)", "tokens/s", "texts/s", "time vs HF encode"], rows)
+    ours, hf = WordPieceTokenizer.from_vocab_file(folder / "vocab.txt"), hf_tokenizer(folder)
+    results, rows = time_corpora(
+        corpora(args.quick),
+        lambda texts, missing: encoders("wordpiece_speed", texts, ours.encode, ours.clear_cache, hf, missing),
+        args.repeats)
+    table = f"`{command_line()}`\n\n" + markdown_table(COLUMNS, rows)
     machine = machine_info()
     settings = {"repeats": args.repeats, "quick": args.quick, "threads": args.threads,
                 "thread_method": f"RAYON_NUM_THREADS={args.threads} (HF encode_batch); the others are single-threaded",
@@ -139,12 +98,8 @@ def main():
     out_json = args.out / "wordpiece_speed.json"
     write_json(out_json, {"benchmark": "wordpiece_speed", "command": command_line(), "machine": machine,
                           "settings": settings, "corpora": results, "table_markdown": table})
-    names = ["tinygrad_lm", "tinygrad_lm cold", BASELINE, "HF encode_batch"]
-    series = {name: [results[c]["contenders"].get(name, {}).get("tokens_per_s") for c in results] for name in names}
-    chart = grouped_bar_chart(args.out / "wordpiece_speed.png", list(results),
-                              {n: v for n, v in series.items() if any(v)}, "tokens per second (median, log scale)",
-                              f"WordPiece encoding, MiniLM vocabulary, {machine['cpu']}, {args.threads} thread(s)"
-                              + (" [--quick: not a measurement]" if args.quick else ""))  # fmt: skip
+    chart = tokens_chart(args.out / "wordpiece_speed.png", results,
+                         f"WordPiece encoding, MiniLM vocabulary, {machine['cpu']}, {args.threads} thread(s)", args.quick)
     print(table)
     print(f"\nwrote {out_json}" + (f" and {chart}" if chart else " (no chart: matplotlib is not installed)"))
 
