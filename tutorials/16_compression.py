@@ -229,7 +229,10 @@ for how, alpha in (("distilled (alpha 0.5, T 2)", 0.5), ("no teacher (alpha 0)",
 # teacher cannot use it. The classifier study (section 4) distils the MiniLM teacher into two
 # layers that way, on VADER's movie snippets, after removing every snippet that shares a run of
 # six words with any Pang & Lee text: the two sets come from the same Rotten Tomatoes snippets,
-# and without that check nearly every test sentence would be in the transfer set.
+# and without that check nearly every test sentence would be in the transfer set. How the
+# student is trained matters as much as what it learns from: at a constant learning rate its
+# validation accuracy kept jumping between checks, and BERT's schedule (a short warm-up, then a
+# straight line down to zero) let it settle, worth 2.4 points of validation accuracy on seed 0.
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))

@@ -27,9 +27,11 @@ student classify the test split in turn, ``REPEATS`` rounds, the ratio of the me
 pruned by magnitude without fine-tuning. The JSON is rewritten after every run, so a run cut
 short keeps what it finished.
 
-Left out: a grid over the learning rate and the step count (both fixed for every student), and
-the sentence-vector cosine term in the grid (``--hidden-weight`` adds it to every distilled
-run; the shared 2-core machine had time for two candidates).
+Left out: a grid over the learning rate, the schedule, the step count and the augmentation
+(fixed for every student by the options; benchmarks/results/compression_classifier_recipe.json
+holds the validation runs that chose them), and the sentence-vector cosine term in the grid
+(``--hidden-weight`` adds it to every distilled run; the shared 2-core machine had time for two
+candidates).
 """
 
 import argparse
