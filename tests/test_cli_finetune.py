@@ -1,4 +1,4 @@
-"""``tinygrad-lm finetune`` and ``classify``: the run, the --json contract, resume, and one-line errors.
+"""``tinygrad-lm finetune``, ``classify`` and ``eval``: the run, the --json contract, resume, and one-line errors.
 
 The tiny stand-in encoder of ``tests/train/test_finetune_helpers.py`` replaces MiniLM (the
 command runs in-process, so the patch applies); one test fine-tunes the real MiniLM for two
@@ -66,6 +66,14 @@ def test_finetune_writes_a_run_and_classify_json_keeps_the_contract(data, tmp_pa
         assert 0.5 <= result["probability"] <= 1.0  # the most probable of two labels
     code, stdout, _ = run(capsys, ["classify", "--checkpoint", str(out), "a film"])
     assert code == 0 and stdout.count("\n") == 1 and stdout.rstrip().endswith("\ta film")
+    code, stdout, _ = run(capsys, ["eval", "--checkpoint", str(out), "--json"])  # the best weights, as the test score
+    report = json.loads(stdout)
+    assert code == 0 and report["model"] == "classifier" and report["test"]["texts"] == metrics["n_test"]
+    for key in ("loss", "accuracy", "f1"):
+        assert report["test"][key] == metrics[f"test_{key}"]
+    assert report["val"]["texts"] == 6 and 0.0 <= report["val"]["accuracy"] <= 1.0
+    code, stdout, _ = run(capsys, ["eval", "--checkpoint", str(out)])
+    assert code == 0 and [line.split(":")[0] for line in stdout.splitlines()[1:]] == ["val", "test"]
 
 
 def test_rerunning_finetune_resumes_and_a_complete_run_is_left_alone(data, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""``tinygrad-lm translate`` and ``evaluate-translation`` on a tiny run trained here, and their one-line errors."""
+"""``tinygrad-lm translate``, ``evaluate-translation`` and ``eval`` on a tiny run trained here, and their one-line errors."""
 
 import json
 
@@ -7,6 +7,13 @@ import pytest
 
 from tinygrad_lm.cli import main
 from tinygrad_lm.train import save_checkpoint
+from tinygrad_lm.train.config import RunConfig
+from tinygrad_lm.train.seq2seq_task import (
+    batch_arrays,
+    encode_pairs,
+    load_translation_pairs,
+    load_translator,
+)
 
 NUMBERS = {"one": "uno", "two": "dos", "three": "tres", "four": "cuatro"}
 TINY = ["n_layer=1", "n_head=2", "n_embd=32", "intermediate=64", "vocab_size=280", "block_size=12", "batch_size=16",
@@ -69,3 +76,31 @@ def test_evaluate_translation_scores_each_beam_and_saves_the_outputs(run_dir, tm
     assert report["split"] == "test" and report["pairs"] == 10 and set(report["scores"]) == {"beam1", "beam2"}
     assert all(0 <= s["bleu"] <= 100 and 0 <= s["chrf"] <= 100 for s in report["scores"].values())
     assert len((tmp_path / "beam2.txt").read_text(encoding="utf-8").splitlines()) == 10
+
+
+def test_eval_reports_the_exact_cross_entropy_of_each_held_out_pair(run_dir, capsys):
+    """``tinygrad-lm eval`` on a translation run: the token-weighted, unsmoothed cross-entropy over the validation and
+    test pairs, checked against a pair-by-pair computation from the model's logits."""
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(run_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "seq2seq" and set(report) >= {"val", "test"}
+    model, tokenizer, meta = load_translator(run_dir)
+    model.eval()
+    splits = load_translation_pairs(RunConfig.from_dict(meta["run_config"]))
+    for name, split in (("val", "validation"), ("test", "test")):
+        total, tokens = 0.0, 0
+        for source, target in encode_pairs(tokenizer, splits[split], model.config.max_positions):
+            src, tgt_in, tgt_out = batch_arrays([source], [target], model.config)  # one pair: no padding
+            logits = model(src, tgt_in).numpy()[0].astype(np.float64)  # (T, V)
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            total -= log_probs[np.arange(len(tgt_out[0])), tgt_out[0]].sum()
+            tokens += len(tgt_out[0])
+        got = report[name]
+        assert got["tokens"] == tokens and got["pairs"] == len(splits[split]) - got["pairs_too_long"]
+        np.testing.assert_allclose(got["loss"], total / tokens, rtol=1e-5)
+        np.testing.assert_allclose(got["perplexity"], np.exp(total / tokens), rtol=1e-5)
+    assert main(["eval", "--checkpoint", str(run_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "evaluate-translation" in lines[0] and lines[1].startswith("val: loss ") and lines[2].startswith("test: loss ")

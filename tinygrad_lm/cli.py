@@ -17,7 +17,10 @@ Subcommands:
     tinygrad-lm eval --checkpoint DIR [--device cpu|cuda] [--json]
         a GPT run: exact train and validation loss and perplexity of its best weights; a BERT
         run: masked-LM loss and accuracy (and the most-frequent-token baseline) and
-        next-sentence accuracy on its held-out pairs. ``--json`` prints one JSON object.
+        next-sentence accuracy on its held-out pairs; a classifier run: validation and test loss,
+        accuracy and macro F1 (``cli_finetune.eval_classifier_run``); a translation run: validation
+        and test cross-entropy without label smoothing, and perplexity
+        (``cli_seq2seq.eval_translation_run``). ``--json`` prints one JSON object.
     tinygrad-lm demo [--seed S] [--batch B] [--features C] [--hidden H]
         builds loss = sum(tanh(x @ w) ** 2) for x of shape (B, C) and w of shape (C, H),
         runs backward, prints values and gradients, then proves the gradients with
@@ -57,10 +60,18 @@ import numpy as np
 from tinygrad_lm import active_backend, tensor, testing, use_kernels
 from tinygrad_lm.backends import kernel_backends
 from tinygrad_lm.cli_compress import COMPRESS_SUBCOMMANDS, COMPRESS_USER_ERRORS
-from tinygrad_lm.cli_finetune import FINETUNE_SUBCOMMANDS, FINETUNE_USER_ERRORS
+from tinygrad_lm.cli_finetune import (
+    FINETUNE_SUBCOMMANDS,
+    FINETUNE_USER_ERRORS,
+    eval_classifier_run,
+)
 from tinygrad_lm.cli_metrics import METRICS_SUBCOMMANDS, METRICS_USER_ERRORS
 from tinygrad_lm.cli_porting import PORTING_SUBCOMMANDS, PORTING_USER_ERRORS
-from tinygrad_lm.cli_seq2seq import SEQ2SEQ_SUBCOMMANDS, SEQ2SEQ_USER_ERRORS
+from tinygrad_lm.cli_seq2seq import (
+    SEQ2SEQ_SUBCOMMANDS,
+    SEQ2SEQ_USER_ERRORS,
+    eval_translation_run,
+)
 from tinygrad_lm.cli_text import TEXT_SUBCOMMANDS, TEXT_USER_ERRORS
 from tinygrad_lm.cli_vectors import VECTORS_SUBCOMMANDS, VECTORS_USER_ERRORS
 from tinygrad_lm.data import CorpusError, TokenizerError, load_corpus, train_val_split
@@ -287,7 +298,8 @@ def run_sample(args) -> int:
 def add_eval_parser(subparsers) -> None:
     """Declare ``eval``."""
     parser = subparsers.add_parser("eval", help="exact train/val loss and perplexity of a trained run (a BERT: "
-                                   "held-out MLM and NSP accuracy)")
+                                   "held-out MLM and NSP accuracy; a classifier: val/test loss, accuracy, F1; "
+                                   "a translation run: val/test cross-entropy and perplexity)")
     parser.add_argument("--checkpoint", required=True, metavar="DIR", help="a run directory (or checkpoint file)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     _add_device_option(parser, "where to run the model (default cpu)")
@@ -299,8 +311,10 @@ def run_eval(args) -> int:
     path = weights_file(args.checkpoint, "train first with tinygrad-lm train")
     model, tokenizer, meta = load_model(path, device=args.device)
     run = meta["run_config"]
-    if run.get("model", "gpt") == "bert":
-        return _eval_bert(path, model, tokenizer, meta, args)
+    kind = run.get("model", "gpt")
+    if kind != "gpt":
+        evaluate = {"bert": _eval_bert, "classifier": eval_classifier_run, "seq2seq": eval_translation_run}[kind]
+        return evaluate(path, model, tokenizer, meta, args.json)
     text = load_corpus(run["corpus"] if not run["text_path"] else None, run["text_path"] or None)
     if text_fingerprint(text) != meta["text"]:
         print("note: the text changed since this run trained on it; the losses are on today's text",
@@ -325,13 +339,13 @@ def run_eval(args) -> int:
     return 0
 
 
-def _eval_bert(path, model, tokenizer, meta, args):
+def _eval_bert(path, model, tokenizer, meta, as_json):
     """Held-out MLM and NSP metrics of a BERT run (the pairs its evaluations used)."""
     fingerprint, metrics = evaluate_pretraining(model, tokenizer, RunConfig.from_dict(meta["run_config"]))
     if fingerprint != meta["text"]:
         print("note: the text changed since this run trained on it; the pairs are drawn from today's text",
               file=sys.stderr)
-    if args.json:
+    if as_json:
         print(json.dumps({"checkpoint": str(path), "step": meta["step"], "model": "bert", **metrics}))
         return 0
     print(f"{path} (step {meta['step']}); {metrics['val_pairs']:,} held-out pairs")

@@ -24,6 +24,7 @@ from a file, top-k labels, calibration.
 import dataclasses
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,15 @@ from tinygrad_lm.train import (
     load_model,
     preset,
 )
-from tinygrad_lm.train.classifier_task import load_splits, predict_logits, split_metrics
+from tinygrad_lm.train.classifier_task import (
+    data_text,
+    load_splits,
+    predict_logits,
+    split_metrics,
+)
+from tinygrad_lm.train.config import RunConfig
 from tinygrad_lm.train.rundir import BEST, weights_file
+from tinygrad_lm.train.state import text_fingerprint
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 EPOCHS = 3
@@ -145,6 +153,28 @@ def run_classify(args) -> int:
         return 0
     for text, result in zip(args.texts, results):
         print(f"{result['label']}\t{result['probability']:.4f}\t{text}")
+    return 0
+
+
+def eval_classifier_run(path, model, tokenizer, meta, as_json) -> int:
+    """``tinygrad-lm eval`` of a classifier run: loss, accuracy and macro F1 on its validation and test splits."""
+    run = RunConfig.from_dict(meta["run_config"])
+    splits = load_splits(run)
+    if text_fingerprint(data_text(splits)) != meta["text"]:
+        print("note: the dataset changed since this run trained on it; the scores are on today's texts",
+              file=sys.stderr)
+    report = {"checkpoint": str(path), "step": meta["step"], "model": "classifier"}
+    for split, name in (("val", "val"), ("test", "test")):
+        metrics = split_metrics(model, tokenizer, splits[split], run.block_size, name, meta["label_names"])
+        report[name] = {key[len(name) + 1:]: value for key, value in metrics.items()} | {
+            "texts": len(splits[split].texts)}
+    if as_json:
+        print(json.dumps(report))
+        return 0
+    print(f"{path} (step {meta['step']}); labels {', '.join(meta['label_names'])}")
+    for name in ("val", "test"):
+        m = report[name]
+        print(f"{name}: loss {m['loss']:.4f}, accuracy {m['accuracy']:.4f}, macro F1 {m['f1']:.4f} ({m['texts']:,} texts)")
     return 0
 
 

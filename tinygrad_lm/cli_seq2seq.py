@@ -13,8 +13,8 @@
         corpus BLEU (13a, sacrebleu's conventions) and chrF of the run on its held-out split (the
         test books by default), once per ``--beam`` (default: 1 and 4, greedy and beam-4).
         ``--save DIR`` writes the sources, references and each beam's hypotheses, one per line.
-        (``tinygrad-lm eval`` would need more than a one-line change in cli.py to know this kind
-        of run, so translation has its own subcommand.)
+        (``tinygrad-lm eval`` of a translation run gives the held-out cross-entropy and perplexity
+        instead, through ``eval_translation_run`` here: decoding is what makes BLEU slow.)
 
 Bad input ends in ``cli.main`` as one line and exit 2: a checkpoint of another kind, an empty
 TEXT, a beam below 1. A TEXT longer than the model's positions is cut to its first
@@ -30,11 +30,15 @@ from pathlib import Path
 
 from tinygrad_lm.metrics import corpus_bleu, corpus_chrf
 from tinygrad_lm.train.config import RunConfig
+from tinygrad_lm.train.evaluate import perplexity
 from tinygrad_lm.train.seq2seq_task import (
     TranslationError,
     data_text,
+    encode_pairs,
+    length_sorted_batches,
     load_translation_pairs,
     load_translator,
+    mean_loss,
     translate,
 )
 from tinygrad_lm.train.state import text_fingerprint
@@ -122,6 +126,32 @@ def run_evaluate_translation(args) -> int:
                   f"{bleu.bp:.3f}), chrF {scores['chrf']:.2f}, {scores['seconds']:.0f} s")
     if args.json:
         print(json.dumps(report))
+    return 0
+
+
+def eval_translation_run(path, model, tokenizer, meta, as_json) -> int:
+    """``tinygrad-lm eval`` of a translation run: the exact cross-entropy (no label smoothing) and perplexity per
+    target token on its validation and test pairs that fit its block_size; BLEU is ``evaluate-translation``'s."""
+    run = RunConfig.from_dict(meta["run_config"])
+    splits = load_translation_pairs(run)
+    if text_fingerprint(data_text(splits)) != meta["text"]:
+        print("note: the pairs changed since this run trained on them; the losses are on today's pairs",
+              file=sys.stderr)
+    report = {"checkpoint": str(path), "step": meta["step"], "model": "seq2seq"}
+    for split, name in (("validation", "val"), ("test", "test")):
+        encoded = encode_pairs(tokenizer, splits[split], run.block_size)
+        loss, tokens = mean_loss(model, length_sorted_batches(encoded))
+        report[name] = {"loss": loss, "perplexity": perplexity(loss), "tokens": tokens, "pairs": len(encoded),
+                        "pairs_too_long": len(splits[split]) - len(encoded)}
+    if as_json:
+        print(json.dumps(report))
+        return 0
+    print(f"{path} (step {meta['step']}); cross-entropy without label smoothing (BLEU: tinygrad-lm "
+          f"evaluate-translation)")
+    for name in ("val", "test"):
+        m = report[name]
+        print(f"{name}: loss {m['loss']:.4f} nats/token, perplexity {m['perplexity']:.3f} ({m['pairs']:,} pairs, "
+              f"{m['tokens']:,} target tokens; {m['pairs_too_long']} longer than block_size left out)")
     return 0
 
 

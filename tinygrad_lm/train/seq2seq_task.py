@@ -167,6 +167,40 @@ class LengthBatches:
         self.batches = self._epoch_batches()
 
 
+def encode_pairs(tokenizer, pairs, block_size):
+    """The (source ids, target ids) of the text ``pairs`` that fit ``block_size`` (module docstring, Lengths)."""
+    encoded = [(encode_text(tokenizer, s), encode_text(tokenizer, t)) for s, t in pairs]
+    return [(s, t) for s, t in encoded if 0 < len(s) <= block_size and 0 < len(t) < block_size]
+
+
+def length_sorted_batches(encoded, size=EVAL_BATCH):
+    """Encoded pairs sorted by source length and cut into batches of ``size`` (little padding when evaluating)."""
+    ordered = sorted(encoded, key=lambda pair: len(pair[0]))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+def pairs_loss(model, pairs, label_smoothing):
+    """``Seq2Seq.loss`` (a Tensor) of one batch of encoded pairs: the mean over its real target tokens."""
+    src, tgt_in, tgt_out = batch_arrays([s for s, _ in pairs], [t for _, t in pairs], model.config)
+    return model.loss(src, tgt_in, tgt_out, label_smoothing=label_smoothing)
+
+
+def mean_loss(model, batches, label_smoothing=0.0):
+    """(token-weighted mean loss over ``batches`` of encoded pairs, target tokens counted, eos included), in eval
+    mode without a graph. With ``label_smoothing=0`` it is the exact cross-entropy in nats per target token."""
+    total, count = 0.0, 0
+    restore = _eval_mode(model)
+    try:
+        with no_grad():
+            for pairs in batches:
+                tokens = sum(len(t) + 1 for _, t in pairs)
+                total += float(pairs_loss(model, pairs, label_smoothing).item()) * tokens
+                count += tokens
+    finally:
+        restore()
+    return total / count, count
+
+
 def data_text(splits):
     """The splits as one canonical string (split, source, target per line): what a resume fingerprints."""
     return "\n".join(f"{name}\t{s}\t{t}" for name in ("train", "validation", "test") for s, t in splits[name])
@@ -245,9 +279,8 @@ class Seq2SeqTask:
         self.model_config = model_config(c, tokenizer)
         self.encoded, dropped = {}, {}
         for name, pairs in self.splits.items():
-            encoded = [(encode_text(tokenizer, s), encode_text(tokenizer, t)) for s, t in pairs]
-            fits = [(s, t) for s, t in encoded if 0 < len(s) <= c.block_size and 0 < len(t) < c.block_size]
-            self.encoded[name], dropped[name] = fits, len(encoded) - len(fits)
+            self.encoded[name] = encode_pairs(tokenizer, pairs, c.block_size)
+            dropped[name] = len(pairs) - len(self.encoded[name])
         if not self.encoded["train"]:
             raise ConfigError(f"config: no training pair fits block_size={c.block_size} tokens; raise block_size")
         self.model = Seq2Seq(self.model_config, dtype=c.dtype).to(device)
@@ -262,26 +295,12 @@ class Seq2SeqTask:
             "pairs": {name: len(pairs) for name, pairs in self.splits.items()},
             "dropped_for_length": dropped}}
 
-    def _loss(self, pairs):
-        src, tgt_in, tgt_out = batch_arrays([s for s, _ in pairs], [t for _, t in pairs], self.model_config)
-        return self.model.loss(src, tgt_in, tgt_out, label_smoothing=self.config.label_smoothing)
-
     def train_loss(self):
         train = self.encoded["train"]
-        return self._loss([train[i] for i in self.sampler.next_rows()])
+        return pairs_loss(self.model, [train[i] for i in self.sampler.next_rows()], self.config.label_smoothing)
 
     def _mean_loss(self, batches):
-        total, count = 0.0, 0
-        restore = _eval_mode(self.model)
-        try:
-            with no_grad():
-                for pairs in batches:
-                    tokens = sum(len(t) + 1 for _, t in pairs)
-                    total += float(self._loss(pairs).item()) * tokens
-                    count += tokens
-        finally:
-            restore()
-        return total / count
+        return mean_loss(self.model, batches, self.config.label_smoothing)[0]
 
     def evaluate(self, step):
         c = self.config
@@ -289,8 +308,7 @@ class Seq2SeqTask:
         train = self.encoded["train"]
         draws = [rng.choice(len(train), min(c.batch_size, len(train)), replace=False) for _ in range(c.eval_iters)]
         metrics = {"train_loss": self._mean_loss([[train[i] for i in rows] for rows in draws])}
-        val = sorted(self.encoded["validation"], key=lambda pair: len(pair[0]))
-        metrics["val_loss"] = self._mean_loss([val[i:i + EVAL_BATCH] for i in range(0, len(val), EVAL_BATCH)])
+        metrics["val_loss"] = self._mean_loss(length_sorted_batches(self.encoded["validation"]))
         if c.bleu_sentences:
             metrics["val_bleu"], _ = bleu_of(self.model, self.tokenizer, self.splits["validation"][:c.bleu_sentences])
             metrics["monitor"] = 100.0 - metrics["val_bleu"]
