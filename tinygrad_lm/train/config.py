@@ -72,7 +72,8 @@ min_lr finite in [0, lr]; beta1, beta2, dropout in [0, 1); corpus, tokenizer, dt
 device, model and lr_schedule from their lists; model "bert" if and only if tokenizer
 "wordpiece"; vocab_size, intermediate, val_pairs >= 1; mask_prob in (0, 1); label_smoothing in [0, 1); bleu_sentences >= 0; model "seq2seq" if and
 only if tokenizer "bpe"; a BERT's
-block_size >= 5 ([CLS] A [SEP] B [SEP]); a linear schedule needs warmup_iters < lr_decay_iters. No upper bound is put on lr: a run that diverges is stopped by the
+block_size >= 5 ([CLS] A [SEP] B [SEP]); a linear schedule needs warmup_iters < lr_decay_iters;
+exact_val only for a GPT (``trainer.py`` says what it does). No upper bound is put on lr: a run that diverges is stopped by the
 trainer at its first non-finite loss. What needs the text (block_size against the length of
 the splits) is checked by the trainer, and so is memory (``check_memory``: a CPU run whose
 ``estimated_memory_bytes`` exceeds the machine's RAM is refused before anything is allocated).
@@ -160,6 +161,7 @@ class RunConfig:
     eval_interval: int = 250
     eval_iters: int = 20
     early_stopping_patience: int = 0  # evaluations without improvement before stopping; 0 = never
+    exact_val: bool = False  # GPT only: best weights and early stopping follow the exact validation loss
     seed: int = 1337
     dtype: str = "float32"
     device: str = "cpu"  # "cpu" or "cuda" (CuPy on an NVIDIA GPU)
@@ -212,6 +214,9 @@ class RunConfig:
                  "an integer >= 5 for a BERT ([CLS] A [SEP] B [SEP])", self.block_size)
         _require(self.lr_schedule != "inverse_sqrt" or self.warmup_iters >= 1, "warmup_iters",
                  "at least 1 for lr_schedule='inverse_sqrt' (its peak is at warmup_iters)", self.warmup_iters)
+        if self.exact_val and self.model != "gpt":
+            raise ConfigError(f"config: exact_val: only a GPT run has one validation token stream to evaluate "
+                              f"exactly, not model={self.model!r}; leave exact_val off")
         _require(self.lr_schedule != "linear" or self.warmup_iters < self.lr_decay_iters, "warmup_iters",
                  f"below lr_decay_iters ({self.lr_decay_iters}) for lr_schedule='linear'", self.warmup_iters)
 

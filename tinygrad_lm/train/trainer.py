@@ -16,15 +16,16 @@ the task's train and validation losses (and, for a BERT, accuracies) are estimat
 curve is redrawn, and the full state is checkpointed to ``checkpoint.safetensors``; when the
 validation loss improves, the weights also go to ``best.safetensors`` (used for sampling).
 
-Exact validation (GPT runs, ``Trainer(..., exact_val=True)``): the task's validation loss is
+Exact validation (GPT runs, the config field ``exact_val=true``): the task's validation loss is
 an estimate over ``eval_iters`` random windows drawn anew at each step, so with few windows
 its noise can exceed what the weights improve between two evaluations and exhaust the
 patience of a run that is still improving (tests/train/test_exact_validation.py shows one).
 With ``exact_val`` each evaluation also logs ``val_loss_exact``, the mean loss over every
 non-overlapping block_size window of the validation split (``evaluate.split_loss``: the same
 windows each time, so the same weights give the same number), and best weights and early
-stopping follow it. It costs one forward pass over the validation split per evaluation. Keep
-it the same for the whole run: a resume that switches it compares the two kinds of number.
+stopping follow it. It costs one forward pass over the validation split per evaluation. A
+resume cannot switch it (it is part of the config a resume must match): the best loss so far
+would compare the two kinds of number.
 
 Resume is exact: the checkpoint holds the weights, the optimizer moments, the step, the
 batch sampler's RNG state and the model's dropout RNG state, so 100 steps + resume + 100
@@ -80,7 +81,6 @@ from ..optim import (
 )
 from ..optim.schedules import inverse_sqrt_warmup
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .config import ConfigError
 from .evaluate import split_loss
 from .plot import plot_losses
 from .rundir import (
@@ -111,16 +111,12 @@ class Trainer:
     ``Trainer(config, out_dir).run()`` returns a summary dict (final losses, step time). The
     constructor checks the text and the memory estimate, then locks ``out_dir`` (released when
     ``run`` returns or raises) and loads its checkpoint, if any; ``overwrite=True`` deletes a
-    previous run's files first instead of resuming. ``exact_val=True`` (a GPT run only) follows
+    previous run's files first instead of resuming. ``config.exact_val`` (a GPT run only) follows
     the exact validation loss (see the module docstring).
     """
 
-    def __init__(self, config, out_dir, progress=True, overwrite=False, exact_val=False):
+    def __init__(self, config, out_dir, progress=True, overwrite=False):
         self.config, self.out_dir, self.progress = config, Path(out_dir), progress
-        if exact_val and config.model != "gpt":
-            raise ConfigError(f"exact_val: only a GPT run has one validation token stream to evaluate exactly, "
-                              f"not model={config.model!r}; leave exact_val off")
-        self.exact_val = exact_val
         self.device = check_device(config.device, "train")  # before any work: fail fast without a GPU
         check_out_path(self.out_dir)
         self.task = make_task(config)  # reads and checks the text (and the memory estimate)
@@ -137,7 +133,7 @@ class Trainer:
             self.lr_scales = [group.pop("lr_scale", 1.0) for group in groups]
             self.optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
             self.step, self.best_val, self.stale_evals, self.last_eval = 0, math.inf, 0, None
-            self.monitor_name = "val_loss_exact" if exact_val else getattr(self.task, "monitor_name", "val_loss")
+            self.monitor_name = "val_loss_exact" if config.exact_val else getattr(self.task, "monitor_name", "val_loss")
             self.best_val_loss = math.inf  # the validation loss of the best weights (= best_val for a GPT)
             self.saved_step, self.plot_broken = None, False
             self.log = RunLog(self.out_dir / LOG)
@@ -260,7 +256,7 @@ class Trainer:
         """The task's metrics at this step: {"train_loss", "val_loss", ...} (see tasks.py); with
         ``exact_val`` also "val_loss_exact", which is then the "monitor" best and early stopping follow."""
         metrics = self.task.evaluate(self.step)
-        if self.exact_val:
+        if self.config.exact_val:
             exact = split_loss(self.model, self.task.val_ids, self.config.block_size, self.config.batch_size)
             metrics = {**metrics, "val_loss_exact": exact, "monitor": exact}
         return metrics
