@@ -7,8 +7,8 @@
 The teacher is a ``tinygrad-lm finetune`` run on Pang & Lee. Every student has the same shape
 (the teacher's config with ``--student-layers`` blocks, from its layers i * L // N), the same
 ``--steps`` AdamW steps of 32 texts at ``--lr`` on the same ``--lr-schedule``, and the same
-selection rule: the validation
-accuracy every ``CHECK_EVERY`` steps and at the end, the best check's weights kept. Then:
+selection rule: the validation accuracy every ``CHECK_EVERY`` steps and at the end, the best
+check's weights kept. Then:
 
     baseline       labelled training texts, cross-entropy only (alpha = 0), one run per seed
     distilled      the labelled texts plus the transfer set (``transfer.py``: VADER's movie
