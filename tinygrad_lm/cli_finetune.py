@@ -164,10 +164,10 @@ def eval_classifier_run(path, model, tokenizer, meta, as_json) -> int:
         print("note: the dataset changed since this run trained on it; the scores are on today's texts",
               file=sys.stderr)
     report = {"checkpoint": str(path), "step": meta["step"], "model": "classifier"}
-    for split, name in (("val", "val"), ("test", "test")):
-        metrics = split_metrics(model, tokenizer, splits[split], run.block_size, name, meta["label_names"])
+    for name in ("val", "test"):
+        metrics = split_metrics(model, tokenizer, splits[name], run.block_size, name, meta["label_names"])
         report[name] = {key[len(name) + 1:]: value for key, value in metrics.items()} | {
-            "texts": len(splits[split].texts)}
+            "texts": len(splits[name].texts)}
     if as_json:
         print(json.dumps(report))
         return 0

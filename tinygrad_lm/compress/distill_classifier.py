@@ -3,12 +3,12 @@
 The teacher is a ``tinygrad-lm finetune`` run. Its logits and sentence vectors on every
 training text are computed once (``train.classifier_task.predict_outputs``: the teacher is
 fixed, so recomputing them each step would only cost time); each step then runs the student
-alone on a batch and takes
-``distill.distillation_loss`` of its logits against the stored ones, optionally plus
-DistilBERT's cosine loss between sentence vectors, AdamW (weight decay 0.01, clipping at 1)
-with the student's dropout on, at a constant lr or on BERT's schedule (``lr_schedule="linear"``:
-warm-up over the first ``WARMUP_FRACTION`` of the steps, then a straight line down to 0).
-Texts without a label (a transfer set, ``transfer.py``) get the soft term only. With a validation split the student keeps the weights of its best check, the
+alone on a batch and takes ``distill.distillation_loss`` of its logits against the stored ones,
+optionally plus DistilBERT's cosine loss between sentence vectors, AdamW (weight decay 0.01,
+clipping at 1) with the student's dropout on, at a constant lr or on BERT's schedule
+(``lr_schedule="linear"``: warm-up over the first ``WARMUP_FRACTION`` of the steps, then a
+straight line down to 0). Texts without a label (a transfer set, ``transfer.py``) get the soft
+term only. With a validation split the student keeps the weights of its best check, the
 selection rule every student of the study shares. The student is the teacher's config with
 ``n_layers`` blocks, initialised from the teacher's layers i * L // N (DistilBERT) with its
 embeddings and head, or from scratch. ``classifier_study.py`` runs the measured comparison.

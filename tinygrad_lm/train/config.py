@@ -65,18 +65,19 @@ lr at warmup_iters, then lr * sqrt(warmup_iters / step); min_lr and lr_decay_ite
 Validation: every field is checked when a RunConfig is made (from a preset, overrides, or a
 checkpoint's JSON), and a bad value raises a one-line ConfigError naming the field, the value
 and the allowed range. Types: a float field takes an int; an int field refuses a bool.
-Ranges: sizes, max_iters, eval_interval, eval_iters, lr_decay_iters >= 1; n_embd divisible
-by n_head; warmup_iters in [0, lr_decay_iters]; early_stopping_patience >= 0; seed in
-[0, 2**32 - 1]; lr, weight_decay, grad_clip finite and >= 0 (grad_clip 0 = no clipping);
-min_lr finite in [0, lr]; beta1, beta2, dropout in [0, 1); corpus, tokenizer, dtype,
-device, model and lr_schedule from their lists; model "bert" if and only if tokenizer
-"wordpiece"; vocab_size, intermediate, val_pairs >= 1; mask_prob in (0, 1); label_smoothing in [0, 1); bleu_sentences >= 0; model "seq2seq" if and
-only if tokenizer "bpe"; a BERT's
-block_size >= 5 ([CLS] A [SEP] B [SEP]); a linear schedule needs warmup_iters < lr_decay_iters;
-exact_val only for a GPT (``trainer.py`` says what it does). No upper bound is put on lr: a run that diverges is stopped by the
-trainer at its first non-finite loss. What needs the text (block_size against the length of
-the splits) is checked by the trainer, and so is memory (``check_memory``: a CPU run whose
-``estimated_memory_bytes`` exceeds the machine's RAM is refused before anything is allocated).
+Ranges: sizes, max_iters, eval_interval, eval_iters, lr_decay_iters >= 1; n_embd divisible by
+n_head; warmup_iters in [0, lr_decay_iters]; early_stopping_patience >= 0; seed in
+[0, 2**32 - 1]; lr, weight_decay, grad_clip finite and >= 0 (grad_clip 0 = no clipping); min_lr
+finite in [0, lr]; beta1, beta2, dropout in [0, 1); corpus, tokenizer, dtype, device, model and
+lr_schedule from their lists; model "bert" if and only if tokenizer "wordpiece"; vocab_size,
+intermediate, val_pairs >= 1; mask_prob in (0, 1); label_smoothing in [0, 1); bleu_sentences
+>= 0; model "seq2seq" if and only if tokenizer "bpe"; a BERT's block_size >= 5
+([CLS] A [SEP] B [SEP]); a linear schedule needs warmup_iters < lr_decay_iters; exact_val only
+for a GPT (``trainer.py`` says what it does). No upper bound is put on lr: a run that diverges
+is stopped by the trainer at its first non-finite loss. What needs the text (block_size against
+the length of the splits) is checked by the trainer, and so is memory (``check_memory``: a CPU
+run whose ``estimated_memory_bytes`` exceeds the machine's RAM is refused before anything is
+allocated).
 
 ``device`` ("cpu" or "cuda") is where the model trains; whether "cuda" is usable is checked
 when the Trainer starts, not here (a config is only data). A run may resume on another device.

@@ -30,7 +30,9 @@ Each evaluation: train_loss (``eval_iters`` seeded training batches), val_loss (
 validation pair that fits, token-weighted; both label-smoothed, like the training loss) and
 val_bleu: corpus BLEU (13a, sacrebleu's) of greedy translations of the first
 ``bleu_sentences`` validation pairs. Best weights and early stopping follow val_bleu
-(``monitor`` = 100 - val_bleu).
+(``monitor`` = 100 - val_bleu). ``encode_pairs``, ``length_sorted_batches`` and ``mean_loss``
+are functions so that ``tinygrad-lm eval`` computes the same held-out loss from a saved run
+(with ``label_smoothing=0``: the exact cross-entropy).
 
 The checkpoint holds what ``translate`` needs: the model config, the whole BPE tokenizer
 (``tokenizer.to_dict()``), and ``translation`` (``extra_meta``: dataset, split books, pairs

@@ -19,11 +19,11 @@ x = +-inf still gives NaN.
 Arithmetic follows the data: float64 arrays are computed in float64 with the C library's
 exact ``erf`` and ``exp``; float32 arrays in float32 with ``_math.py``'s ``erf_f32`` and
 ``exp_f32`` (Eigen's and Cephes' float32 polynomials), as PyTorch computes float32 GELU. The
-float32 loops are pure multiply-adds, so they run as SIMD code in float32 lanes (exact fwd + bwd
-of a (768, 512) activation through gelu_fwd/gelu_bwd on one core of the idle machine, the
-previous float64-arithmetic polynomial against these, median of 3 alternating processes: 1.38 ->
-0.86 ms; libm's float64 erf and exp on float64 data take 7.95 ms); against the float64 reference they are
-off by a few float32 steps (erf_f32 is within 5e-7 absolute; tests/backends/test_numba_math.py,
+float32 loops are pure multiply-adds, so they run as SIMD code in float32 lanes (exact fwd +
+bwd of a (768, 512) activation through gelu_fwd/gelu_bwd on one core of the idle machine, the
+previous float64-arithmetic polynomial against these, median of 3 alternating processes: 1.38
+-> 0.86 ms; libm's float64 erf and exp on float64 data take 7.95 ms); against the float64
+reference they are off by a few float32 steps (erf_f32 is within 5e-7 absolute; tests/backends/test_numba_math.py,
 and the parity tests' 256-eps tolerance). Where 1 + erf cancels, for negative x, that is an
 absolute error: exact GELU(-4.7) = -6.4e-6 may be off by 1e-6 (PyTorch's 1-ulp erf: 1.4e-7),
 harmless next to the activations around it. Both keep the limits exact: erf is clamped to [-1, 1]
